@@ -1,0 +1,209 @@
+"""The v2a diffusion pipeline: video frames + prompts -> soundtrack waveform.
+
+Reads as the data flow: encode the prompts, encode the video (sampled frames and motion
+features), prepare noise on the audio-latent clock, denoise with classifier-free guidance
+(the negative prompt is the unconditional branch), decode the latent to a log-mel, vocode.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
+
+from .audio import AudioSettings
+from .autoencoder import MelAutoencoder
+from .errors import V2AError
+from .frame_encoder import FrameEncoder
+from .text_encoder import TextEncoder
+from .timing import timing_features
+from .transformer import Conditions, SoundTransformer
+from .video import VideoClip
+
+logger = logging.getLogger(__name__)
+
+MAX_PROMPT_TOKENS = 64
+
+
+@dataclass
+class SoundtrackOutput:
+    """Generated audio: one mono float32 waveform per clip, each exactly as long as its clip."""
+
+    waveforms: list[np.ndarray]
+    sample_rate: int
+
+
+class V2APipeline(DiffusionPipeline):
+    """Generates a soundtrack for video clips.
+
+    Components: ``frame_encoder`` (EfficientNet-lite), ``text_encoder`` + ``tokenizer``
+    (MiniLM), ``transformer`` (flow-matching denoiser), ``scheduler`` (flow-matching Euler),
+    ``autoencoder`` (mel latent decoder) and ``vocoder`` (HiFi-GAN, 22,050 Hz).
+    """
+
+    model_cpu_offload_seq = "text_encoder->frame_encoder->transformer->autoencoder->vocoder"
+
+    def __init__(self, frame_encoder: FrameEncoder, text_encoder: TextEncoder, tokenizer,
+                 transformer: SoundTransformer, scheduler: FlowMatchEulerDiscreteScheduler,
+                 autoencoder: MelAutoencoder, vocoder):
+        super().__init__()
+        self.register_modules(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
+                              transformer=transformer, scheduler=scheduler, autoencoder=autoencoder, vocoder=vocoder)
+
+    @property
+    def audio_settings(self) -> AudioSettings:
+        return AudioSettings(sample_rate=self.vocoder.config.sampling_rate, n_mels=self.autoencoder.config.n_mels,
+                             latent_downsample=self.autoencoder.config.downsample)
+
+    # -- conditioning -------------------------------------------------------------------
+
+    def encode_prompts(self, prompts: list[str | None]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """Token embeddings ``(B, L, D)`` and mask ``(B, L)``; None where no prompt is given.
+
+        Missing prompts in a batch with others are filled with the transformer's learned
+        empty-prompt embedding, so "no prompt" means the same thing alone or in a batch.
+        """
+        if all(p is None or not p.strip() for p in prompts):
+            return None, None
+        texts = [p if p and p.strip() else "" for p in prompts]
+        batch = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_PROMPT_TOKENS, return_tensors="pt")
+        ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device).bool()
+        tokens = self.text_encoder(ids, mask)
+        empty = torch.tensor([not (p and p.strip()) for p in prompts], device=self.device)
+        if empty.any():
+            tokens[empty] = 0.0
+            tokens[empty, 0] = self.transformer.empty_text[0, 0].to(tokens.dtype)
+            mask[empty] = False
+            mask[empty, 0] = True
+        return tokens, mask
+
+    def encode_video(self, clip: VideoClip, num_latent_frames: int):
+        """Features of frames sampled at ``transformer.config.frame_token_rate`` plus motion features."""
+        rate = self.transformer.config.frame_token_rate
+        count = max(1, int(np.ceil(clip.duration * rate - 1e-6)))
+        sample_times = (np.arange(count) + 0.5) / rate
+        # latest frame shown at each sample time
+        index = np.clip(np.searchsorted(clip.times, sample_times, side="right") - 1, 0, len(clip.times) - 1)
+        images = self.frame_encoder.preprocess(clip.frames[index])
+        features, _, labels = self.frame_encoder(images)
+        motion = timing_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
+        to = dict(device=self.device)
+        return (features, labels, torch.tensor(sample_times, dtype=torch.float32, **to),
+                torch.from_numpy(motion).to(**to))
+
+    # -- generation ---------------------------------------------------------------------
+
+    @torch.no_grad()
+    def __call__(
+        self,
+        clips: VideoClip | list[VideoClip],
+        prompt: str | list[str | None] | None = None,
+        negative_prompt: str | list[str | None] | None = None,
+        num_inference_steps: int = 16,
+        guidance_scale: float = 4.0,
+        generator: torch.Generator | list[torch.Generator] | None = None,
+        use_video: bool = True,
+    ) -> SoundtrackOutput:
+        """Generates one soundtrack per clip.
+
+        Args:
+            clips: a decoded clip or a list of them (they may differ in length).
+            prompt: what should be heard; one string for all clips or one per clip.
+            negative_prompt: what should not be heard; replaces the unconditional branch
+                of classifier-free guidance.
+            num_inference_steps: Euler steps of the flow-matching sampler.
+            guidance_scale: 1.0 turns guidance off; larger follows the conditions harder.
+            generator: a ``torch.Generator`` or one per clip, for reproducible noise.
+            use_video: False ignores the frames (an ablation for evaluation).
+        """
+        # 1. check inputs
+        clips = [clips] if isinstance(clips, VideoClip) else list(clips)
+        n = len(clips)
+        prompts = self._per_clip(prompt, n, "prompt")
+        negatives = self._per_clip(negative_prompt, n, "negative_prompt")
+        if num_inference_steps < 1:
+            raise V2AError(f"steps must be at least 1, got {num_inference_steps}")
+        if isinstance(generator, list) and len(generator) != n:
+            raise V2AError(f"{len(generator)} generators for {n} clips")
+        settings = self.audio_settings
+        lengths = [settings.latent_frames(c.duration) for c in clips]
+        t_max = max(lengths)
+
+        # 2. encode conditions: the conditional branch sees prompt + video, the other the negative prompt alone
+        text, text_mask = self.encode_prompts(prompts)
+        neg_text, neg_mask = self.encode_prompts(negatives)
+        videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
+        cond = self._conditions(text, text_mask, videos, t_max, n)
+        uncond = self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n)
+        guided = guidance_scale != 1.0
+        both = _cat_conditions(cond, uncond) if guided else cond
+
+        # 3. prepare latents: noise drawn per clip at its own length, so batching never changes a clip
+        channels = self.transformer.config.latent_channels
+        gens = generator if isinstance(generator, list) else [generator] * n
+        latents = torch.zeros(n, t_max, channels, device=self.device)
+        token_mask = torch.zeros(n, t_max, dtype=torch.bool, device=self.device)
+        for i, (length, g) in enumerate(zip(lengths, gens)):
+            noise = torch.randn(length, channels, generator=g, device=g.device if g is not None else "cpu")
+            latents[i, :length] = noise.to(self.device)
+            token_mask[i, :length] = True
+        mask = torch.cat([token_mask, token_mask]) if guided else token_mask
+
+        # 4. denoise
+        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
+        for t in self.progress_bar(self.scheduler.timesteps):
+            x = torch.cat([latents, latents]) if guided else latents
+            sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
+            velocity = self.transformer(x.to(self.transformer.dtype), sigma, both, mask).float()
+            if guided:
+                v_cond, v_uncond = velocity.chunk(2)
+                velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
+            latents = self.scheduler.step(velocity, t, latents).prev_sample
+            latents = latents * token_mask[..., None]
+
+        # 5. decode each clip at its own length: latent -> log-mel -> waveform
+        waveforms = []
+        for i, (clip, length) in enumerate(zip(clips, lengths)):
+            mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
+            audio = self.vocoder(mel.to(self.vocoder.dtype)).float()[0]
+            samples = int(round(clip.duration * settings.sample_rate))
+            wave = audio[:samples].cpu().numpy().astype(np.float32)
+            waveforms.append(np.pad(wave, (0, samples - len(wave))))
+        return SoundtrackOutput(waveforms=waveforms, sample_rate=settings.sample_rate)
+
+    def _conditions(self, text, text_mask, videos, t_max: int, n: int) -> Conditions:
+        if videos is None:
+            return self.transformer.prepare_conditions(text, text_mask, None, None, None, None, t_max, n)
+        # Clips of different lengths have different numbers of frame tokens and latent frames:
+        # prepare each clip alone at its own length, then pad (padding is masked out of attention).
+        per_clip = []
+        for i, (features, labels, times, motion) in enumerate(videos):
+            per_clip.append(self.transformer.prepare_conditions(
+                None if text is None else text[i : i + 1], None if text is None else text_mask[i : i + 1],
+                features[None], labels[None], times[None], motion[None], len(motion), 1))
+        return _cat_conditions(*per_clip)
+
+    @staticmethod
+    def _per_clip(value, n: int, name: str) -> list[str | None]:
+        if value is None or isinstance(value, str):
+            return [value] * n
+        value = list(value)
+        if len(value) != n:
+            raise V2AError(f"{len(value)} values of {name} for {n} clips")
+        return value
+
+
+def _cat_conditions(*items: Conditions) -> Conditions:
+    """Concatenates conditions along the batch, padding context tokens and latent frames."""
+    pad = torch.nn.functional.pad
+    width = max(c.context.shape[1] for c in items)
+    frames = max(c.timing.shape[1] for c in items)
+    padded = []
+    for c in items:
+        extra, later = width - c.context.shape[1], frames - c.timing.shape[1]
+        padded.append(Conditions(pad(c.context, (0, 0, 0, extra)), pad(c.context_mask, (0, extra), value=False),
+                                 c.summary, pad(c.timing, (0, 0, 0, later))))
+    return Conditions.cat(padded)

@@ -1,0 +1,126 @@
+"""Where pipelines come from: the shipped default in ``weights/``, a folder, or the tiny ``debug`` preset.
+
+``debug`` builds every component at toy size with random weights (the real tokenizer aside),
+so tests and ``v2a add-sound --model debug`` exercise the whole path in seconds on a CPU.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import torch
+
+from .errors import V2AError
+
+logger = logging.getLogger(__name__)
+
+DEBUG = "debug"
+
+
+def default_weights_dir() -> Path:
+    """The shipped model: ``v2a/weights`` in an install, ``weights/`` in a source checkout."""
+    here = Path(__file__).resolve().parent
+    for candidate in (here / "weights", here.parent / "weights"):
+        if (candidate / "model_index.json").is_file():
+            return candidate
+    raise V2AError("the default model is missing (weights/model_index.json); reinstall v2a or pass --model")
+
+
+def debug_pipeline(seed: int = 0):
+    """A complete pipeline with toy-sized, randomly initialised components."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
+
+    from .autoencoder import MelAutoencoder
+    from .frame_encoder import FrameEncoder
+    from .pipeline import V2APipeline
+    from .text_encoder import TextEncoder, load_packaged_tokenizer
+    from .timing import NUM_TIMING_FEATURES
+
+    generator_state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        tokenizer = load_packaged_tokenizer()
+        text_dim = 16
+        text_encoder = TextEncoder(bert_config=dict(vocab_size=tokenizer.vocab_size, hidden_size=text_dim, num_hidden_layers=2,
+                                             num_attention_heads=2, intermediate_size=32, max_position_embeddings=128))
+        frame_encoder = FrameEncoder(stages=((1, 3, 1, 1, 8, 8), (1, 3, 2, 2, 8, 16)), stem_channels=8, head_channels=32,
+                                     num_classes=10, label_dim=text_dim, image_size=32, label_top_k=3)
+        frame_encoder.label_embeddings.normal_()
+        transformer = SoundTransformer_debug(text_dim, NUM_TIMING_FEATURES)
+        autoencoder = MelAutoencoder(latent_channels=4, hidden=8)
+        vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
+            model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],
+            upsample_kernel_sizes=[16, 16, 4, 4], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
+            normalize_before=False, initializer_range=0.3))
+        scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+    finally:
+        torch.random.set_rng_state(generator_state)
+    pipe = V2APipeline(frame_encoder=frame_encoder.eval(), text_encoder=text_encoder.eval(), tokenizer=tokenizer,
+                       transformer=transformer.eval(), scheduler=scheduler, autoencoder=autoencoder.eval(),
+                       vocoder=vocoder.eval())
+    return pipe
+
+
+def SoundTransformer_debug(text_dim: int, timing_dim: int):
+    from .transformer import SoundTransformer
+
+    model = SoundTransformer(latent_channels=4, width=16, depth=2, heads=2, mlp_ratio=2.0, text_dim=text_dim,
+                             frame_dim=32, timing_dim=timing_dim, frame_token_rate=2.0)
+    # A trained model has non-zero output layers; the zero init (adaLN-Zero) would make every
+    # condition look irrelevant, so give the toy model small random weights everywhere.
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    return model
+
+
+def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32):
+    """Loads a pipeline for inference.
+
+    Args:
+        model: None for the shipped default, ``"debug"`` for the toy preset, or a folder
+            written by ``save_pretrained``.
+        device: ``cpu``, ``cuda``, ``cuda:1``, ``mps``...
+        dtype: float32 (the default on CPU), float16 or bfloat16.
+    """
+    from .pipeline import V2APipeline
+
+    device = resolve_device(device)
+    if model == DEBUG:
+        pipe = debug_pipeline()
+    else:
+        folder = default_weights_dir() if model is None else Path(model)
+        if not (folder / "model_index.json").is_file():
+            raise V2AError(f"{folder}: not a v2a model folder (no model_index.json)")
+        # Stored weights may be float16 to save space; compute in float32 unless asked otherwise.
+        pipe = V2APipeline.from_pretrained(str(folder), torch_dtype=torch.float32, local_files_only=True)
+    pipe = pipe.to(device)
+    if dtype != torch.float32:
+        # The frame encoder's batch norm and the vocoder are cheap and sensitive: keep them in float32.
+        for name in ("text_encoder", "transformer", "autoencoder"):
+            getattr(pipe, name).to(dtype)
+    return pipe
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` picks cuda, then mps, then cpu; an unavailable device is a clear error."""
+    if device == "auto":
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+        return "cpu"
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise V2AError(f"unknown device '{device}' (use auto, cpu, cuda, cuda:N or mps)") from None
+    if parsed.type == "cuda" and not torch.cuda.is_available():
+        raise V2AError(f"device '{device}' requested but no CUDA GPU is available")
+    if parsed.type == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise V2AError(f"device '{device}' requested but MPS is not available")
+    if parsed.type not in ("cpu", "cuda", "mps"):
+        raise V2AError(f"unsupported device '{device}' (use auto, cpu, cuda, cuda:N or mps)")
+    return device

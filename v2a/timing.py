@@ -1,0 +1,81 @@
+"""Frame-aligned motion features: where in time something visible happens.
+
+Computed the same way for rendered training videos and for real video, so the timing the
+transformer learns from synthetic clips carries over. Per frame, on a small grey image split
+into a GRID x GRID grid of cells, we measure how much each cell changed (motion energy) and
+a cheap normal-flow estimate of its horizontal and vertical velocity. An impact shows up as
+velocity that stops or reverses, a flash as a global brightness jump, a shake as every cell
+moving at once. Frames are binned onto the audio-latent clock by their timestamps, so
+variable frame rates and any fps land on the right latent frames.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+GRID = 4
+ANALYSIS_SIZE = 64
+# per cell: energy, vx, vy; then global brightness change and "a frame landed in this bin"
+NUM_TIMING_FEATURES = 3 * GRID * GRID + 2
+
+
+def _grey_small(frames: np.ndarray) -> torch.Tensor:
+    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
+    grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
+    return F.interpolate(grey, size=(ANALYSIS_SIZE, ANALYSIS_SIZE), mode="area")[:, 0]  # (T, S, S)
+
+
+def frame_motion(frames: np.ndarray) -> np.ndarray:
+    """Per-frame motion measurements, ``(T, NUM_TIMING_FEATURES - 1)``; frame 0 is all zeros."""
+    grey = _grey_small(frames)
+    out = torch.zeros(len(grey), NUM_TIMING_FEATURES - 1)
+    if len(grey) < 2:
+        return out.numpy()
+    prev, cur = grey[:-1], grey[1:]
+    it = cur - prev  # temporal derivative
+    mid = 0.5 * (cur + prev)
+    ix = torch.zeros_like(mid)
+    iy = torch.zeros_like(mid)
+    ix[:, :, 1:-1] = 0.5 * (mid[:, :, 2:] - mid[:, :, :-2])
+    iy[:, 1:-1, :] = 0.5 * (mid[:, 2:, :] - mid[:, :-2, :])
+    cells = (len(it), GRID, ANALYSIS_SIZE // GRID, GRID, ANALYSIS_SIZE // GRID)
+
+    def cell_sum(v):
+        return v.reshape(cells).sum(dim=(2, 4)).flatten(1)  # (T-1, GRID*GRID)
+
+    grad2 = cell_sum(ix * ix + iy * iy) + 1e-3
+    # least-squares normal flow per cell: v = -sum(It * grad I) / sum(|grad I|^2)
+    vx = -cell_sum(it * ix) / grad2
+    vy = -cell_sum(it * iy) / grad2
+    energy = it.abs().reshape(cells).mean(dim=(2, 4)).flatten(1)
+    brightness = (cur.mean(dim=(1, 2)) - prev.mean(dim=(1, 2)))[:, None]
+    out[1:] = torch.cat([energy * 10.0, vx.clamp(-4, 4), vy.clamp(-4, 4), brightness * 10.0], dim=1)
+    return out.numpy()
+
+
+def timing_features(frames: np.ndarray, times: np.ndarray, num_latent_frames: int, latent_rate: float) -> np.ndarray:
+    """Motion features binned onto the audio-latent clock.
+
+    Args:
+        frames: ``(T, H, W, 3)`` uint8 frames.
+        times: ``(T,)`` frame times in seconds from the clip start.
+        num_latent_frames: length of the audio latent.
+        latent_rate: latent frames per second.
+
+    Returns:
+        ``(num_latent_frames, NUM_TIMING_FEATURES)`` float32. A change between two frames is
+        placed at the later frame's time, the moment it becomes visible.
+    """
+    motion = frame_motion(frames)
+    bins = np.floor(np.asarray(times) * latent_rate + 1e-6).astype(np.int64)
+    inside = (bins >= 0) & (bins < num_latent_frames)
+    out = np.zeros((num_latent_frames, NUM_TIMING_FEATURES), dtype=np.float32)
+    counts = np.zeros(num_latent_frames, dtype=np.float32)
+    np.add.at(out[:, :-1], bins[inside], motion[inside])
+    np.add.at(counts, bins[inside], 1.0)
+    # average the frames of a bin (high fps); a bin with no frame (low fps) stays zero and says so
+    out[:, :-1] /= np.maximum(counts, 1.0)[:, None]
+    out[:, -1] = np.minimum(counts, 1.0)
+    return out

@@ -1,0 +1,210 @@
+"""Diffusion transformer: predicts the flow-matching velocity of the audio latent.
+
+Tokens are audio-latent frames (21.5 per second). Each block has self-attention over the
+audio tokens, cross-attention to the conditioning tokens (prompt tokens and per-frame video
+tokens), and an MLP, all modulated by the timestep and a pooled summary of the conditions
+(adaLN-Zero, as in DiT). The frame-aligned motion features from ``timing.py`` are embedded by a
+small temporal convolution and added to the audio tokens, so every latent frame knows what
+moved at that instant. ``prepare_conditions`` runs once per clip; ``forward`` once per step.
+Learned "empty" embeddings stand in for a missing prompt or video (condition dropout in
+training, the unconditional branch of classifier-free guidance).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from diffusers import ConfigMixin, ModelMixin
+from diffusers.configuration_utils import register_to_config
+from torch import nn
+
+
+def sinusoidal(positions: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
+    """``(...)`` positions -> ``(..., dim)`` sine/cosine features."""
+    half = dim // 2
+    freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=positions.device, dtype=torch.float32) / half)
+    args = positions.float()[..., None] * freqs
+    return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+@dataclass
+class Conditions:
+    """Everything the denoiser needs that does not change across steps."""
+
+    context: torch.Tensor  # (B, N, W) prompt and video tokens
+    context_mask: torch.Tensor  # (B, N) True where a token is real
+    summary: torch.Tensor  # (B, W) pooled conditions for adaLN
+    timing: torch.Tensor  # (B, T, W) embedded motion features
+
+    def __getitem__(self, index) -> "Conditions":
+        return Conditions(self.context[index], self.context_mask[index], self.summary[index], self.timing[index])
+
+    @staticmethod
+    def cat(items: list["Conditions"]) -> "Conditions":
+        return Conditions(*(torch.cat([getattr(c, f) for c in items]) for f in ("context", "context_mask", "summary", "timing")))
+
+
+class Attention(nn.Module):
+    def __init__(self, width: int, heads: int):
+        super().__init__()
+        self.heads = heads
+        self.q = nn.Linear(width, width)
+        self.kv = nn.Linear(width, 2 * width)
+        self.out = nn.Linear(width, width)
+
+    def forward(self, x, context, key_mask=None):
+        b, t, w = x.shape
+        q = self.q(x).view(b, t, self.heads, -1).transpose(1, 2)  # (B, H, T, D)
+        k, v = self.kv(context).view(b, context.shape[1], 2, self.heads, -1).permute(2, 0, 3, 1, 4)
+        mask = key_mask[:, None, None, :] if key_mask is not None else None
+        y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+        return self.out(y.transpose(1, 2).reshape(b, t, w))
+
+
+class Block(nn.Module):
+    def __init__(self, width: int, heads: int, mlp_ratio: float):
+        super().__init__()
+        self.norm1 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.self_attn = Attention(width, heads)
+        self.norm2 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.cross_attn = Attention(width, heads)
+        self.norm3 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        hidden = int(width * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
+        self.modulation = nn.Linear(width, 9 * width)
+        nn.init.zeros_(self.modulation.weight)  # adaLN-Zero: every block starts as the identity
+        nn.init.zeros_(self.modulation.bias)
+
+    def forward(self, x, cond: torch.Tensor, context, context_mask, token_mask):
+        mods = self.modulation(cond)[:, None].chunk(9, dim=-1)  # each (B, 1, W)
+        h = self.norm1(x) * (1 + mods[1]) + mods[0]
+        x = x + mods[2] * self.self_attn(h, h, token_mask)
+        h = self.norm2(x) * (1 + mods[4]) + mods[3]
+        x = x + mods[5] * self.cross_attn(h, context, context_mask)
+        h = self.norm3(x) * (1 + mods[7]) + mods[6]
+        return x + mods[8] * self.mlp(h)
+
+
+class SoundTransformer(ModelMixin, ConfigMixin):
+    """Flow-matching denoiser over audio-latent tokens.
+
+    Args:
+        latent_channels: channels of the autoencoder latent.
+        width / depth / heads / mlp_ratio: transformer size.
+        text_dim: width of the text encoder's token embeddings (also of the frame labels).
+        frame_dim: width of the frame encoder's pooled features.
+        timing_dim: motion features per latent frame (``timing.NUM_TIMING_FEATURES``).
+        frame_token_rate: video tokens per second of clip (one sampled frame each).
+    """
+
+    @register_to_config
+    def __init__(
+        self,
+        latent_channels: int = 16,
+        width: int = 256,
+        depth: int = 6,
+        heads: int = 4,
+        mlp_ratio: float = 4.0,
+        text_dim: int = 384,
+        frame_dim: int = 1280,
+        timing_dim: int = 50,
+        frame_token_rate: float = 2.0,
+    ):
+        super().__init__()
+        self.latent_in = nn.Linear(latent_channels, width)
+        self.text_in = nn.Linear(text_dim, width)
+        self.frame_in = nn.Linear(frame_dim, width)
+        self.label_in = nn.Linear(text_dim, width)
+        self.timing_in = nn.Sequential(
+            nn.Conv1d(timing_dim, width, 5, padding=2), nn.GELU(), nn.Conv1d(width, width, 3, padding=1)
+        )
+        self.time_mlp = nn.Sequential(nn.Linear(width, width), nn.SiLU(), nn.Linear(width, width))
+        self.summary_mlp = nn.Sequential(nn.Linear(2 * width, width), nn.SiLU(), nn.Linear(width, width))
+        # stand-ins for an absent prompt / absent video (guidance and condition dropout)
+        self.empty_text = nn.Parameter(torch.randn(1, 1, text_dim) * 0.02)
+        self.empty_frame = nn.Parameter(torch.randn(1, 1, width) * 0.02)
+        self.empty_timing = nn.Parameter(torch.zeros(1, 1, width))
+        self.type_embed = nn.Parameter(torch.randn(2, width) * 0.02)  # 0: text token, 1: video token
+        self.blocks = nn.ModuleList([Block(width, heads, mlp_ratio) for _ in range(depth)])
+        self.norm_out = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
+        self.out_modulation = nn.Linear(width, 2 * width)
+        self.latent_out = nn.Linear(width, latent_channels)
+        for layer in (self.out_modulation, self.latent_out):
+            nn.init.zeros_(layer.weight)
+            nn.init.zeros_(layer.bias)
+
+    def prepare_conditions(
+        self,
+        text_tokens: torch.Tensor | None,
+        text_mask: torch.Tensor | None,
+        frame_features: torch.Tensor | None,
+        frame_labels: torch.Tensor | None,
+        frame_times: torch.Tensor | None,
+        timing: torch.Tensor | None,
+        num_latent_frames: int,
+        batch_size: int,
+    ) -> Conditions:
+        """Embeds the conditions of a batch once per clip.
+
+        Args:
+            text_tokens: ``(B, L, text_dim)`` prompt token embeddings, or None for "no prompt".
+            text_mask: ``(B, L)`` True for real tokens.
+            frame_features: ``(B, F, frame_dim)`` sampled-frame features, or None for "no video".
+            frame_labels: ``(B, F, text_dim)`` label embeddings of the same frames.
+            frame_times: ``(B, F)`` their times in seconds.
+            timing: ``(B, T, timing_dim)`` motion features on the latent clock, or None.
+            num_latent_frames: ``T``.
+            batch_size: ``B`` (needed when every condition is None).
+        """
+        w = self.config.width
+        if text_tokens is None:
+            text_tokens = self.empty_text.expand(batch_size, 1, -1)
+            text_mask = torch.ones(batch_size, 1, dtype=torch.bool, device=self.device)
+        text = self.text_in(text_tokens.to(self.dtype)) + self.type_embed[0]
+        if frame_features is None:
+            video = self.empty_frame.expand(batch_size, 1, -1)
+            video_mask = torch.ones(batch_size, 1, dtype=torch.bool, device=self.device)
+        else:
+            seconds = sinusoidal(frame_times * 10.0, w).to(self.dtype)  # 0.1 s resolution
+            video = self.frame_in(frame_features.to(self.dtype)) + self.label_in(frame_labels.to(self.dtype)) + seconds
+            video_mask = torch.ones(video.shape[:2], dtype=torch.bool, device=self.device)
+        video = video + self.type_embed[1]
+        context = torch.cat([text, video], dim=1)
+        context_mask = torch.cat([text_mask.bool(), video_mask], dim=1)
+
+        def masked_mean(x, m):
+            m = m[..., None].to(x.dtype)
+            return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+        summary = self.summary_mlp(torch.cat([masked_mean(text, text_mask.bool()), masked_mean(video, video_mask)], -1))
+        if timing is None:
+            timing_emb = self.empty_timing.expand(batch_size, num_latent_frames, -1)
+        else:
+            assert timing.shape[1] == num_latent_frames, f"{timing.shape=} {num_latent_frames=}"
+            timing_emb = self.timing_in(timing.to(self.dtype).transpose(1, 2)).transpose(1, 2)
+        return Conditions(context, context_mask, summary, timing_emb)
+
+    def forward(self, latents: torch.Tensor, sigma: torch.Tensor, conditions: Conditions,
+                token_mask: torch.Tensor | None = None) -> torch.Tensor:
+        """Velocity ``noise - clean`` for ``latents = (1 - sigma) * clean + sigma * noise``.
+
+        Args:
+            latents: ``(B, T, latent_channels)``.
+            sigma: ``(B,)`` noise level in [0, 1].
+            conditions: from ``prepare_conditions``.
+            token_mask: ``(B, T)`` True for real latent frames when clips of different
+                lengths share a batch.
+        """
+        b, t, _ = latents.shape
+        assert conditions.timing.shape[1] == t, f"{conditions.timing.shape=} {latents.shape=}"
+        w = self.config.width
+        positions = torch.arange(t, device=latents.device)
+        x = self.latent_in(latents.to(self.dtype)) + conditions.timing + sinusoidal(positions, w).to(self.dtype)
+        cond = self.time_mlp(sinusoidal(sigma * 1000.0, w).to(self.dtype)) + conditions.summary
+        for block in self.blocks:
+            x = block(x, cond, conditions.context, conditions.context_mask, token_mask)
+        shift, scale = self.out_modulation(cond)[:, None].chunk(2, dim=-1)
+        return self.latent_out(self.norm_out(x) * (1 + scale) + shift)
