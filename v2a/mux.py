@@ -41,6 +41,9 @@ def atomic_output(target: Path, overwrite: bool):
     tmp = Path(tmp_name)
     try:
         yield tmp
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; outputs get normal permissions
         os.replace(tmp, target)
     finally:
         tmp.unlink(missing_ok=True)

@@ -97,12 +97,22 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
             raise V2AError(f"{folder}: not a v2a model folder (no model_index.json)")
         # Stored weights may be float16 to save space; compute in float32 unless asked otherwise.
         pipe = V2APipeline.from_pretrained(str(folder), torch_dtype=torch.float32, local_files_only=True)
+        _check_complete(pipe, folder)
     pipe = pipe.to(device)
     if dtype != torch.float32:
         # The frame encoder's batch norm and the vocoder are cheap and sensitive: keep them in float32.
         for name in ("text_encoder", "transformer", "autoencoder"):
             getattr(pipe, name).to(dtype)
     return pipe
+
+
+def _check_complete(pipe, folder: Path) -> None:
+    """diffusers leaves weights missing from a checkpoint on the meta device; refuse such a model."""
+    for name, component in pipe.components.items():
+        if isinstance(component, torch.nn.Module):
+            missing = [k for k, v in [*component.named_parameters(), *component.named_buffers()] if v.is_meta]
+            if missing:
+                raise V2AError(f"{folder}/{name}: weights do not match the model code (missing {missing[0]}...)")
 
 
 def resolve_device(device: str) -> str:

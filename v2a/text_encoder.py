@@ -68,9 +68,10 @@ class TextEncoder(ModelMixin, ConfigMixin):
         keep = ("vocab_size", "hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size",
                 "hidden_act", "max_position_embeddings", "type_vocab_size", "layer_norm_eps", "pad_token_id")
         model = cls(bert_config={k: bert_config[k] for k in keep}, package=package)
-        state = {k: v for k, v in load_file(str(folder / "model.safetensors")).items() if not k.startswith("pooler.")}
+        # the pooler is unused; position_ids is a constant buffer only some BERT versions keep
+        state = {k: v for k, v in load_file(str(folder / "model.safetensors")).items()
+                 if not k.startswith("pooler.") and not k.endswith("position_ids")}
         missing, unexpected = model.bert.load_state_dict(state, strict=False)
-        # position_ids is a constant buffer some BERT versions keep; nothing else may be missing
         if unexpected or [k for k in missing if not k.endswith("position_ids")]:
             raise RuntimeError(f"packaged text encoder does not match: {missing=} {unexpected=}")
         return model.eval()

@@ -3,7 +3,7 @@
 Tokens are audio-latent frames (21.5 per second). Each block has self-attention over the
 audio tokens, cross-attention to the conditioning tokens (prompt tokens and per-frame video
 tokens), and an MLP, all modulated by the timestep and a pooled summary of the conditions
-(adaLN-Zero, as in DiT). The frame-aligned motion features from ``timing.py`` are embedded by a
+(adaLN-Zero as in DiT, one modulation layer shared by all blocks). The frame-aligned motion features from ``timing.py`` are embedded by a
 small temporal convolution and added to the audio tokens, so every latent frame knows what
 moved at that instant. ``prepare_conditions`` runs once per clip; ``forward`` once per step.
 Learned "empty" embeddings stand in for a missing prompt or video (condition dropout in
@@ -74,12 +74,12 @@ class Block(nn.Module):
         self.norm3 = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
-        self.modulation = nn.Linear(width, 9 * width)
-        nn.init.zeros_(self.modulation.weight)  # adaLN-Zero: every block starts as the identity
-        nn.init.zeros_(self.modulation.bias)
+        # per-block offset to the shared modulation (adaLN-single, as in PixArt-alpha)
+        self.modulation_offset = nn.Parameter(torch.zeros(9, width))
 
-    def forward(self, x, cond: torch.Tensor, context, context_mask, token_mask):
-        mods = self.modulation(cond)[:, None].chunk(9, dim=-1)  # each (B, 1, W)
+    def forward(self, x, shared_modulation: torch.Tensor, context, context_mask, token_mask):
+        mods = (shared_modulation + self.modulation_offset).unbind(1)  # 9 x (B, W)
+        mods = [m[:, None] for m in mods]  # each (B, 1, W)
         h = self.norm1(x) * (1 + mods[1]) + mods[0]
         x = x + mods[2] * self.self_attn(h, h, token_mask)
         h = self.norm2(x) * (1 + mods[4]) + mods[3]
@@ -128,11 +128,16 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         self.empty_frame = nn.Parameter(torch.randn(1, 1, width) * 0.02)
         self.empty_timing = nn.Parameter(torch.zeros(1, 1, width))
         self.type_embed = nn.Parameter(torch.randn(2, width) * 0.02)  # 0: text token, 1: video token
+        # One modulation layer shared by all blocks keeps the model small (9 x width^2 per block
+        # otherwise); zero init makes every block start as the identity (adaLN-Zero).
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 9 * width))
+        nn.init.zeros_(self.modulation[1].weight)
+        nn.init.zeros_(self.modulation[1].bias)
         self.blocks = nn.ModuleList([Block(width, heads, mlp_ratio) for _ in range(depth)])
         self.norm_out = nn.LayerNorm(width, elementwise_affine=False, eps=1e-6)
-        self.out_modulation = nn.Linear(width, 2 * width)
+        self.out_modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 2 * width))
         self.latent_out = nn.Linear(width, latent_channels)
-        for layer in (self.out_modulation, self.latent_out):
+        for layer in (self.out_modulation[1], self.latent_out):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
 
@@ -204,7 +209,8 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         positions = torch.arange(t, device=latents.device)
         x = self.latent_in(latents.to(self.dtype)) + conditions.timing + sinusoidal(positions, w).to(self.dtype)
         cond = self.time_mlp(sinusoidal(sigma * 1000.0, w).to(self.dtype)) + conditions.summary
+        modulation = self.modulation(cond).view(b, 9, w)
         for block in self.blocks:
-            x = block(x, cond, conditions.context, conditions.context_mask, token_mask)
+            x = block(x, modulation, conditions.context, conditions.context_mask, token_mask)
         shift, scale = self.out_modulation(cond)[:, None].chunk(2, dim=-1)
         return self.latent_out(self.norm_out(x) * (1 + scale) + shift)

@@ -1,0 +1,130 @@
+"""The Python API for editing tools and scripts.
+
+    import v2a
+    pipe = v2a.load_pipeline()                        # shipped default, CPU, float32
+    waveform, rate = v2a.generate("clip.mp4", prompt="drums", pipeline=pipe)
+    v2a.add_sound("clip.mp4", "clip.v2a.mp4", prompt="drums", pipeline=pipe)
+
+``generate`` also takes frames already in memory: ``v2a.generate(frames, fps=30)`` with
+``frames`` a ``(T, H, W, 3)`` uint8 array.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .errors import V2AError
+from .mux import AUDIO_EXTENSIONS, mux_soundtrack, write_audio
+from .presets import load_pipeline
+from .video import VideoClip, decode_video
+
+DEFAULT_STEPS = 16
+DEFAULT_GUIDANCE = 4.0
+
+
+def default_output_path(video_path: str | os.PathLike) -> Path:
+    """``clip.mp4`` -> ``clip.v2a.mp4`` in the same folder."""
+    path = Path(video_path)
+    return path.with_name(f"{path.stem}.v2a{path.suffix}")
+
+
+def _as_clip(video, fps: float | None, times) -> VideoClip:
+    if isinstance(video, VideoClip):
+        return video
+    if isinstance(video, (str, os.PathLike)):
+        return decode_video(video)
+    return VideoClip.from_array(np.asarray(video), fps=fps, times=times)
+
+
+def generate(
+    video: str | os.PathLike | np.ndarray | VideoClip,
+    *,
+    fps: float | None = None,
+    times: np.ndarray | None = None,
+    prompt: str | None = None,
+    negative_prompt: str | None = None,
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    guidance: float = DEFAULT_GUIDANCE,
+    pipeline=None,
+) -> tuple[np.ndarray, int]:
+    """Generates a soundtrack for one video.
+
+    Args:
+        video: a video file path, a decoded ``VideoClip``, or ``(T, H, W, 3)`` uint8 frames.
+        fps: frame rate of in-memory frames (or give ``times``, one per frame, in seconds).
+        prompt: what should be heard, e.g. ``"drums"``; None lets the video decide.
+        negative_prompt: what should not be heard, e.g. ``"music, speech"``.
+        seed: the same seed gives the same waveform.
+        steps: sampler steps; fewer is faster.
+        guidance: classifier-free guidance scale (1.0 disables guidance).
+        pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
+
+    Returns:
+        ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video.
+    """
+    pipe = pipeline if pipeline is not None else load_pipeline()
+    clip = _as_clip(video, fps, times)
+    generator = torch.Generator("cpu").manual_seed(int(seed))
+    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
+               guidance_scale=guidance, generator=generator)
+    return out.waveforms[0], out.sample_rate
+
+
+def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, waveform: np.ndarray,
+                 sample_rate: int, *, keep_original_audio: bool = False, overwrite: bool = False) -> Path:
+    """Writes a generated waveform: muxed into a copy of the video, or alone for .wav/.flac."""
+    output_path = Path(output_path)
+    if output_path.suffix.lower() in AUDIO_EXTENSIONS:
+        return write_audio(output_path, waveform, sample_rate, overwrite=overwrite)
+    return mux_soundtrack(video_path, output_path, waveform, sample_rate,
+                          keep_original_audio=keep_original_audio, overwrite=overwrite)
+
+
+def check_output(output_path: Path, overwrite: bool) -> None:
+    """Fails early, before any generation, if the output could not be written."""
+    if output_path.exists() and not overwrite:
+        raise V2AError(f"{output_path}: already exists (use --overwrite to replace it)")
+    folder = output_path.parent
+    if not folder.is_dir():
+        raise V2AError(f"{folder}: output folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise V2AError(f"{folder}: output folder is not writable")
+
+
+def add_sound(
+    video_path: str | os.PathLike,
+    output_path: str | os.PathLike | None = None,
+    *,
+    prompt: str | None = None,
+    negative_prompt: str | None = None,
+    seed: int = 0,
+    steps: int = DEFAULT_STEPS,
+    guidance: float = DEFAULT_GUIDANCE,
+    keep_original_audio: bool = False,
+    overwrite: bool = False,
+    pipeline=None,
+) -> Path:
+    """Generates a soundtrack for ``video_path`` and writes it to ``output_path``.
+
+    The output defaults to ``<name>.v2a.<ext>`` beside the input. A ``.wav`` or ``.flac``
+    output gets the audio alone; any video extension gets the original video stream copied
+    bit for bit with the new soundtrack (the input's audio is replaced unless
+    ``keep_original_audio``). The input is never modified; the output appears atomically.
+    """
+    video_path = Path(video_path)
+    output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
+    if output_path.resolve() == video_path.resolve():
+        raise V2AError(f"{output_path}: output would overwrite the input")
+    check_output(output_path, overwrite)
+    waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
+                              guidance=guidance, pipeline=pipeline)
+    return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
+                        overwrite=overwrite)
+
+
+__all__ = ["add_sound", "default_output_path", "generate", "load_pipeline", "write_result"]

@@ -1,0 +1,75 @@
+"""Folder mode: every video under a folder, resumable, one bad file never stops the run."""
+
+from __future__ import annotations
+
+import csv
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .errors import V2AError
+from .video import is_video_path
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Job:
+    source: Path
+    output: Path
+    prompt: str | None
+    negative_prompt: str | None
+
+
+@dataclass
+class BatchReport:
+    done: list[Path] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+    failed: list[tuple[Path, str]] = field(default_factory=list)
+
+    def summary(self) -> str:
+        return f"{len(self.done)} done, {len(self.skipped)} skipped (output exists), {len(self.failed)} failed"
+
+
+def find_videos(folder: Path) -> list[Path]:
+    """Video files under ``folder`` (recursively, sorted), ignoring hidden files and our temp files."""
+    return sorted(p for p in folder.rglob("*") if p.is_file() and is_video_path(p)
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def read_prompts_csv(path: Path) -> dict[str, tuple[str | None, str | None]]:
+    """Per-file prompts from a CSV with a header: ``file,prompt[,negative_prompt]``.
+
+    ``file`` is a path relative to the input folder (or a bare file name).
+    """
+    if not path.is_file():
+        raise V2AError(f"{path}: prompts CSV not found")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if not reader.fieldnames or "file" not in reader.fieldnames or "prompt" not in reader.fieldnames:
+            raise V2AError(f"{path}: the prompts CSV needs a header with 'file' and 'prompt' columns")
+        table = {}
+        for row in reader:
+            name = (row.get("file") or "").strip()
+            if name:
+                table[name] = ((row.get("prompt") or "").strip() or None,
+                               (row.get("negative_prompt") or "").strip() or None)
+    return table
+
+
+def plan_jobs(folder: Path, out_dir: Path, prompt: str | None, negative_prompt: str | None,
+              prompts: dict[str, tuple[str | None, str | None]] | None, audio_only: bool) -> list[Job]:
+    """One job per video; the output mirrors the input's subfolders under ``out_dir``."""
+    jobs = []
+    for source in find_videos(folder):
+        relative = source.relative_to(folder)
+        output = out_dir / relative
+        if audio_only:
+            output = output.with_suffix(".wav")
+        p, n = prompt, negative_prompt
+        if prompts:
+            row = prompts.get(relative.as_posix()) or prompts.get(source.name)
+            if row:
+                p, n = row[0] or prompt, row[1] or negative_prompt
+        jobs.append(Job(source, output, p, n))
+    return jobs

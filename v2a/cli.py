@@ -1,0 +1,214 @@
+"""Command line: ``v2a add-sound clip.mp4 --prompt "drums"``.
+
+Thin on purpose: parse, load, call the public API, write. Heavy imports happen inside the
+commands so ``v2a --help`` answers at once. Problems with the input or settings print one
+line on stderr and exit non-zero; set V2A_DEBUG=1 to see tracebacks of unexpected errors.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from enum import Enum
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="Add a generated, synchronised soundtrack to video.")
+
+
+class DType(str, Enum):
+    auto = "auto"
+    float32 = "float32"
+    float16 = "float16"
+    bfloat16 = "bfloat16"
+
+
+def _fail(message: str, code: int = 1):
+    typer.echo(f"v2a: error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+@contextlib.contextmanager
+def _user_errors():
+    """Turns V2AError (bad input) into one line on stderr; unexpected errors too, unless debugging."""
+    from .errors import V2AError
+
+    try:
+        yield
+    except V2AError as err:
+        _fail(str(err))
+    except KeyboardInterrupt:
+        _fail("interrupted", 130)
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as err:  # noqa: BLE001 - the CLI's last line of defence
+        if os.environ.get("V2A_DEBUG"):
+            raise
+        _fail(f"unexpected {type(err).__name__}: {err} (set V2A_DEBUG=1 for details)")
+
+
+def _torch_dtype(dtype: DType, device: str):
+    import torch
+
+    if dtype == DType.auto:
+        if device.startswith("cuda"):
+            return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        return torch.float32
+    return getattr(torch, dtype.value)
+
+
+@app.command("add-sound")
+def add_sound(
+    input: Path = typer.Argument(..., help="A video file, or a folder of videos."),
+    output: Optional[Path] = typer.Option(
+        None, "-o", "--output",
+        help="Output file (.mp4/.mov/.mkv/.webm..., or .wav/.flac for the audio alone). Default: "
+             "<name>.v2a.<ext> beside the input. For a folder: the output folder (default <folder>_v2a)."),
+    prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="What should be heard."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="What should not be heard."),
+    seed: int = typer.Option(0, help="Random seed; the same seed gives the same soundtrack."),
+    steps: int = typer.Option(16, min=1, help="Sampler steps (fewer is faster)."),
+    guidance: float = typer.Option(4.0, min=0.0, help="Guidance scale (1 disables guidance)."),
+    device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
+    dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
+    model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
+    keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
+    prompts_csv: Optional[Path] = typer.Option(None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt]."),
+    audio_only: bool = typer.Option(False, "--audio-only", help="Folder mode: write .wav files instead of videos."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or messages, only errors."),
+):
+    """Generate a soundtrack for a video (or every video in a folder) and write the result."""
+    with _user_errors():
+        from .errors import V2AError
+        from .video import check_readable_file
+
+        if input.is_dir():
+            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only)
+        else:
+            if prompts_csv is not None or audio_only:
+                raise V2AError("--prompts-csv and --audio-only apply to folder input")
+            check_readable_file(input)
+            jobs = None
+        if jobs is None:
+            from .api import check_output, default_output_path
+
+            target = output if output is not None else default_output_path(input)
+            if target.resolve() == input.resolve():
+                raise V2AError(f"{target}: output would overwrite the input")
+            check_output(target, overwrite)  # before loading the model: fail fast
+        from .presets import resolve_device
+
+        resolve_device(device)  # an unknown device fails before the slow model load
+        pipe = _load(model, device, dtype, quiet)
+        if jobs is None:
+            from .api import add_sound as run
+
+            pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
+            written = run(input, target, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
+                          guidance=guidance, keep_original_audio=keep_original_audio, overwrite=overwrite,
+                          pipeline=pipe)
+            if not quiet:
+                typer.echo(f"wrote {written}")
+            return
+        report = _run_batch(pipe, jobs, seed, steps, guidance, keep_original_audio, overwrite, quiet)
+        if not quiet or report.failed:
+            typer.echo(report.summary(), err=bool(report.failed))
+        if report.failed:
+            raise typer.Exit(1)
+
+
+def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only):
+    from .batch import plan_jobs, read_prompts_csv
+    from .errors import V2AError
+
+    out_dir = output if output is not None else folder.with_name(folder.name + "_v2a")
+    if out_dir.exists() and not out_dir.is_dir():
+        raise V2AError(f"{out_dir}: exists and is not a folder")
+    if out_dir.resolve() == folder.resolve():
+        raise V2AError("the output folder must differ from the input folder")
+    prompts = read_prompts_csv(prompts_csv) if prompts_csv is not None else None
+    jobs = plan_jobs(folder, out_dir, prompt, negative_prompt, prompts, audio_only)
+    if not jobs:
+        raise V2AError(f"{folder}: no video files found")
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise V2AError(f"{out_dir}: cannot create the output folder ({err.strerror})") from None
+    if not os.access(out_dir, os.W_OK):
+        raise V2AError(f"{out_dir}: output folder is not writable")
+    return jobs
+
+
+def _run_batch(pipe, jobs, seed, steps, guidance, keep_original_audio, overwrite, quiet):
+    from tqdm.auto import tqdm
+
+    from .api import generate, write_result
+    from .batch import BatchReport
+    from .errors import V2AError
+
+    pipe.set_progress_bar_config(disable=True)
+    report = BatchReport()
+    bar = tqdm(jobs, desc="videos", unit="file", disable=quiet)
+    for job in bar:
+        if job.output.exists() and not overwrite:
+            report.skipped.append(job.source)
+            continue
+        try:
+            job.output.parent.mkdir(parents=True, exist_ok=True)
+            waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt, seed=seed,
+                                      steps=steps, guidance=guidance, pipeline=pipe)
+            write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
+                         overwrite=overwrite)
+            report.done.append(job.source)
+        except V2AError as err:
+            report.failed.append((job.source, str(err)))
+            bar.write(f"v2a: error: {err}", file=sys.stderr)
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop thousands of others
+            if os.environ.get("V2A_DEBUG"):
+                raise
+            report.failed.append((job.source, f"{type(err).__name__}: {err}"))
+            bar.write(f"v2a: error: {job.source}: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+    return report
+
+
+def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
+    import logging
+    import warnings
+
+    from .presets import load_pipeline, resolve_device
+
+    if quiet:
+        logging.getLogger().setLevel(logging.ERROR)
+    # library chatter (deprecation notices, progress of weight loading) is not for users
+    warnings.filterwarnings("ignore")
+    from diffusers.utils import logging as diffusers_logging
+    from transformers.utils import logging as transformers_logging
+
+    diffusers_logging.set_verbosity_error()
+    diffusers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()
+    transformers_logging.disable_progress_bar()
+    resolved = resolve_device(device)
+    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved))
+
+
+@app.callback(invoke_without_command=True)
+def _root(version: bool = typer.Option(False, "--version", help="Print the version and exit.")):
+    if version:
+        from . import __version__
+
+        typer.echo(f"v2a {__version__}")
+        raise typer.Exit()
+
+
+def main():
+    app(prog_name="v2a")
+
+
+if __name__ == "__main__":
+    main()
