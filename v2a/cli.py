@@ -85,14 +85,14 @@ def add_sound(
     """Generate a soundtrack for a video (or every video in a folder) and write the result."""
     with _user_errors():
         from .errors import V2AError
-        from .video import check_readable_file
+        from .video import probe_video
 
         if input.is_dir():
             jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only)
         else:
             if prompts_csv is not None or audio_only:
                 raise V2AError("--prompts-csv and --audio-only apply to folder input")
-            check_readable_file(input)
+            probe_video(input)  # a bad input fails before the slow model load
             jobs = None
         if jobs is None:
             from .api import check_output, default_output_path

@@ -133,9 +133,11 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
                 pending = iter(audio_packets)
                 next_audio = next(pending, None)
                 for packet in source.demux(*video_in, *audio_in):
-                    if packet.dts is None:  # demuxer flush packets carry no data
+                    if packet.size == 0:  # demuxer flush packets carry no data
                         continue
-                    t = float(packet.dts * packet.time_base)
+                    # Matroska stores no dts, so the first B-frame packets may lack one
+                    stamp = packet.dts if packet.dts is not None else packet.pts
+                    t = float(stamp * packet.time_base) if stamp is not None else 0.0
                     # interleave: audio packets that start before this video packet go first
                     while next_audio is not None and float(next_audio.pts * next_audio.time_base) <= t:
                         sink.mux(next_audio)

@@ -96,7 +96,7 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
         if not (folder / "model_index.json").is_file():
             raise V2AError(f"{folder}: not a v2a model folder (no model_index.json)")
         # Stored weights may be float16 to save space; compute in float32 unless asked otherwise.
-        pipe = V2APipeline.from_pretrained(str(folder), torch_dtype=torch.float32, local_files_only=True)
+        pipe = V2APipeline.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
         _check_complete(pipe, folder)
     pipe = pipe.to(device)
     if dtype != torch.float32:

@@ -88,8 +88,9 @@ class TextEncoder(ModelMixin, ConfigMixin):
         config_path = Path(pretrained_model_name_or_path) / kwargs.get("subfolder", "") / "config.json"
         if config_path.is_file() and json.loads(config_path.read_text()).get("package"):
             model = cls.from_package(json.loads(config_path.read_text())["package"])
-            if kwargs.get("torch_dtype") is not None:
-                model = model.to(kwargs["torch_dtype"])
+            dtype = kwargs.get("dtype") or kwargs.get("torch_dtype")
+            if dtype is not None:
+                model = model.to(dtype)
             return model
         return super().from_pretrained(pretrained_model_name_or_path, **kwargs)
 

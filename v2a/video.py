@@ -119,6 +119,14 @@ def _ffmpeg_reason(err: Exception) -> str:
     return getattr(err, "strerror", None) or str(err).split(":")[-1].strip() or type(err).__name__
 
 
+def probe_video(path: str | os.PathLike) -> None:
+    """Checks cheaply (no decoding) that ``path`` is a media file with a video stream."""
+    path = Path(path)
+    with open_container(path) as container:
+        if not container.streams.video:
+            raise V2AError(f"{path}: has no video stream")
+
+
 def decode_video(path: str | os.PathLike) -> VideoClip:
     """Decodes every frame of the first video stream of ``path``.
 

@@ -1,0 +1,101 @@
+"""Shared fixtures: short videos made with PyAV, and the tiny ``debug`` pipeline."""
+
+from __future__ import annotations
+
+import warnings
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+warnings.filterwarnings("ignore", category=FutureWarning)
+
+
+def moving_square_frames(n: int, width: int = 64, height: int = 48, seed: int = 0) -> np.ndarray:
+    """Frames of a white square sliding over a dark background, with a marker in the top-left corner."""
+    rng = np.random.default_rng(seed)
+    frames = np.full((n, height, width, 3), 20, dtype=np.uint8)
+    frames += rng.integers(0, 10, frames.shape, dtype=np.uint8)
+    for i in range(n):
+        x = (i * 3) % (width - 8)
+        frames[i, 20:28, x : x + 8] = 255
+        frames[i, :6, :6] = (255, 0, 0)
+    return frames
+
+
+def write_video(path: Path, frames: np.ndarray, fps: int = 25, pts: list[int] | None = None,
+                time_base: Fraction | None = None, rotation: int | None = None, codec: str = "libx264",
+                audio_seconds: float | None = None) -> Path:
+    """Encodes frames to a video file; ``pts`` in ``time_base`` units gives variable frame rates."""
+    container = av.open(str(path), "w")
+    stream = container.add_stream(codec, rate=fps)
+    stream.width, stream.height = frames.shape[2], frames.shape[1]
+    stream.pix_fmt = "yuv420p"
+    if time_base is not None:
+        stream.time_base = time_base
+        stream.codec_context.time_base = time_base
+    if rotation is not None:
+        stream.set_display_rotation(rotation)
+    audio = None
+    if audio_seconds:
+        audio = container.add_stream("aac", rate=22050, layout="mono")
+    for i, image in enumerate(frames):
+        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+        frame.pts = pts[i] if pts is not None else i
+        if time_base is not None:
+            frame.time_base = time_base
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    if audio is not None:
+        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(audio_seconds * 22050)) / 22050)).astype(np.float32)
+        for start in range(0, len(tone), 1024):
+            chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+            chunk.sample_rate = 22050
+            chunk.pts = start
+            for packet in audio.encode(chunk):
+                container.mux(packet)
+        for packet in audio.encode(None):
+            container.mux(packet)
+    container.close()
+    return path
+
+
+def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
+    container = av.open(str(path), "w")
+    stream = container.add_stream("aac", rate=22050, layout="mono")
+    tone = np.zeros(int(seconds * 22050), np.float32)
+    for start in range(0, len(tone), 1024):
+        frame = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+        frame.sample_rate = 22050
+        frame.pts = start
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    for packet in stream.encode(None):
+        container.mux(packet)
+    container.close()
+    return path
+
+
+def video_packets(path: Path) -> list[tuple[bytes, int]]:
+    with av.open(str(path)) as container:
+        stream = container.streams.video[0]
+        return [(bytes(p), p.pts) for p in container.demux(stream) if p.size > 0]
+
+
+@pytest.fixture
+def clip_path(tmp_path: Path) -> Path:
+    """A 2-second 25 fps H.264 clip."""
+    return write_video(tmp_path / "clip.mp4", moving_square_frames(50))
+
+
+@pytest.fixture(scope="session")
+def debug_pipe():
+    from v2a.presets import debug_pipeline
+
+    pipe = debug_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

@@ -1,0 +1,91 @@
+"""The CLI through a subprocess, as users and scripts run it."""
+
+import subprocess
+import sys
+import time
+
+import pytest
+import soundfile as sf
+
+from conftest import moving_square_frames, video_packets, write_video
+
+
+def v2a(*args, cwd=None):
+    return subprocess.run([sys.executable, "-m", "v2a.cli", *map(str, args)], capture_output=True, text=True,
+                          cwd=cwd, timeout=300)
+
+
+def assert_one_line_error(result, fragment):
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("v2a: error:") and fragment in lines[0], result.stderr
+
+
+def test_help_is_fast():
+    start = time.perf_counter()
+    result = v2a("--help")
+    assert result.returncode == 0 and "add-sound" in result.stdout
+    assert time.perf_counter() - start < 5.0  # generous for loaded CI machines; typically ~0.5 s
+
+
+def test_add_sound_file_and_refuses_to_overwrite(tmp_path, clip_path):
+    result = v2a("add-sound", clip_path, "--model", "debug", "--steps", "2", "--prompt", "drums", "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = tmp_path / "clip.v2a.mp4"  # the documented default name
+    assert video_packets(out) == video_packets(clip_path)
+    first = out.read_bytes()
+    again = v2a("add-sound", clip_path, "--model", "debug", "--steps", "2", "--quiet")
+    assert_one_line_error(again, "already exists")
+    assert out.read_bytes() == first
+    wav = v2a("add-sound", clip_path, "-o", tmp_path / "sound.wav", "--model", "debug", "--steps", "2", "--quiet")
+    assert wav.returncode == 0, wav.stderr
+    data, rate = sf.read(tmp_path / "sound.wav")
+    assert rate == 22050 and len(data) == 2 * 22050
+
+
+def test_error_cases(tmp_path, clip_path):
+    (tmp_path / "notes.mp4").write_text("not a video")
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    cases = [
+        (["add-sound", tmp_path / "missing.mp4"], "no such file"),
+        (["add-sound", tmp_path / "notes.mp4", "--model", "debug"], "not a readable video"),
+        (["add-sound", tmp_path / "empty.mp4", "--model", "debug"], "empty"),
+        (["add-sound", clip_path, "-o", tmp_path / "no" / "dir" / "x.mp4"], "does not exist"),
+        (["add-sound", clip_path, "--device", "tpu"], "unknown device"),
+        (["add-sound", clip_path, "--model", tmp_path], "not a v2a model folder"),
+    ]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args, fragment in cases:
+        assert_one_line_error(v2a(*args), fragment)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written
+
+
+def test_folder_batch_resumes_and_survives_bad_files(tmp_path):
+    src = tmp_path / "in"
+    (src / "sub").mkdir(parents=True)
+    write_video(src / "a.mp4", moving_square_frames(20), fps=10)
+    write_video(src / "sub" / "b.mov", moving_square_frames(15), fps=10)
+    (src / "broken.mp4").write_bytes(b"\x00" * 100)
+    (src / "prompts.csv").write_text("file,prompt\nsub/b.mov,rain\n")
+    out = tmp_path / "out"
+    first = v2a("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--prompts-csv", src / "prompts.csv")
+    assert first.returncode == 1  # one file failed
+    assert "2 done, 0 skipped (output exists), 1 failed" in first.stderr
+    assert "broken.mp4" in first.stderr and "Traceback" not in first.stderr
+    assert (out / "a.mp4").is_file() and (out / "sub" / "b.mov").is_file()
+    assert not (out / "broken.mp4").exists()
+    stamp = (out / "a.mp4").stat().st_mtime_ns
+    (src / "broken.mp4").unlink()
+    second = v2a("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--quiet")
+    assert second.returncode == 0, second.stderr
+    assert (out / "a.mp4").stat().st_mtime_ns == stamp  # resumed: existing outputs are skipped
+
+
+@pytest.mark.parametrize("bad_csv", ["name,text\nx,y\n"])
+def test_prompts_csv_needs_columns(tmp_path, bad_csv):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_video(src / "a.mp4", moving_square_frames(10), fps=10)
+    (tmp_path / "p.csv").write_text(bad_csv)
+    assert_one_line_error(v2a("add-sound", src, "--prompts-csv", tmp_path / "p.csv"), "'file' and 'prompt'")

@@ -1,0 +1,52 @@
+"""The shipped default in weights/ loads offline and makes a soundtrack through the public API."""
+
+import os
+
+import numpy as np
+import pytest
+
+import v2a
+from conftest import moving_square_frames, video_packets, write_video
+
+
+@pytest.fixture(scope="module")
+def default_pipe():
+    os.environ["HF_HUB_OFFLINE"] = "1"  # anything that tried the hub would fail loudly
+    pipe = v2a.load_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    return pipe
+
+
+def test_components_are_the_pretrained_ones(default_pipe):
+    assert default_pipe.vocoder.config.sampling_rate == 22050
+    assert default_pipe.vocoder.config.upsample_initial_channel >= 128
+    assert default_pipe.text_encoder.hidden_size == 384
+    # stored as float16 to save space, computed in float32
+    assert all(p.dtype.is_floating_point and p.dtype.itemsize == 4 for p in default_pipe.transformer.parameters())
+    # the MiniLM encoder puts related prompts closer than unrelated ones
+    tok = default_pipe.tokenizer(["a dog barks", "a puppy barking", "heavy rain"], padding=True, return_tensors="pt")
+    import torch
+
+    with torch.no_grad():
+        emb = default_pipe.text_encoder.pool(default_pipe.text_encoder(tok["input_ids"], tok["attention_mask"]),
+                                             tok["attention_mask"])
+    sim = emb @ emb.T
+    assert sim[0, 1] > sim[0, 2] + 0.2
+
+
+def test_frame_encoder_label_embeddings_are_text_embeddings(default_pipe):
+    labels = default_pipe.frame_encoder.label_embeddings
+    assert labels.shape == (1000, 384)
+    np.testing.assert_allclose(labels.norm(dim=-1).numpy(), 1.0, atol=1e-2)  # pooled, normalised MiniLM vectors
+
+
+def test_generate_and_mux_with_default(default_pipe, tmp_path):
+    path = write_video(tmp_path / "clip.mp4", moving_square_frames(15), fps=15)
+    waveform, rate = v2a.generate(path, prompt="a drum hit", steps=2, pipeline=default_pipe)
+    assert rate == 22050 and waveform.shape == (22050,) and np.isfinite(waveform).all()
+    out = v2a.add_sound(path, prompt="a drum hit", steps=2, pipeline=default_pipe)
+    assert out == tmp_path / "clip.v2a.mp4"
+    assert video_packets(out) == video_packets(path)
+    frames_waveform, _ = v2a.generate(moving_square_frames(15), fps=15, prompt="a drum hit", steps=2,
+                                      pipeline=default_pipe)
+    assert frames_waveform.shape == waveform.shape

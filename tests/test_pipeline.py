@@ -1,0 +1,108 @@
+import numpy as np
+import pytest
+import torch
+
+from conftest import moving_square_frames
+from v2a.audio import DEFAULT_AUDIO, log_mel
+from v2a.errors import V2AError
+from v2a.pipeline import V2APipeline
+from v2a.video import VideoClip
+
+STEPS = 2
+
+
+def clip(seconds: float, fps: int = 10, seed: int = 0) -> VideoClip:
+    return VideoClip.from_array(moving_square_frames(int(seconds * fps), seed=seed), fps=fps)
+
+
+def run(pipe, clips, seed=0, **kwargs):
+    gens = [torch.Generator().manual_seed(seed + i) for i in range(len(clips))] if isinstance(clips, list) else \
+        torch.Generator().manual_seed(seed)
+    return pipe(clips, num_inference_steps=STEPS, generator=gens, **kwargs)
+
+
+def test_waveform_length_matches_video(debug_pipe):
+    for seconds in (0.3, 1.0, 1.7):
+        out = run(debug_pipe, clip(seconds), prompt="drums")
+        assert out.sample_rate == 22050
+        assert out.waveforms[0].shape == (int(round(seconds * 22050)),)
+        assert out.waveforms[0].dtype == np.float32
+        assert np.isfinite(out.waveforms[0]).all() and np.abs(out.waveforms[0]).max() <= 1.0
+
+
+def test_same_seed_same_waveform_other_seed_differs(debug_pipe):
+    a = run(debug_pipe, clip(1.0), seed=3, prompt="drums").waveforms[0]
+    b = run(debug_pipe, clip(1.0), seed=3, prompt="drums").waveforms[0]
+    c = run(debug_pipe, clip(1.0), seed=4, prompt="drums").waveforms[0]
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-3
+
+
+def test_batch_equals_single(debug_pipe):
+    clips = [clip(1.0, seed=1), clip(0.6, seed=2)]
+    prompts = ["drums", None]
+    batched = run(debug_pipe, clips, prompt=prompts, negative_prompt=["music", None])
+    for i, (c, p, n) in enumerate(zip(clips, prompts, ["music", None])):
+        single = debug_pipe(c, prompt=p, negative_prompt=n, num_inference_steps=STEPS,
+                            generator=torch.Generator().manual_seed(i)).waveforms[0]
+        assert batched.waveforms[i].shape == single.shape
+        np.testing.assert_allclose(batched.waveforms[i], single, atol=1e-4)
+
+
+def test_conditions_change_the_output(debug_pipe):
+    base = run(debug_pipe, clip(1.0), prompt="drums").waveforms[0]
+    negative = run(debug_pipe, clip(1.0), prompt="drums", negative_prompt="music").waveforms[0]
+    other_prompt = run(debug_pipe, clip(1.0), prompt="a dog barks").waveforms[0]
+    no_video = run(debug_pipe, clip(1.0), prompt="drums", use_video=False).waveforms[0]
+    for other in (negative, other_prompt, no_video):
+        assert np.abs(base - other).max() > 1e-3
+
+
+def test_guidance_one_skips_the_unconditional_branch(debug_pipe):
+    calls = []
+    hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+    try:
+        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=1.0)
+        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=3.0)
+    finally:
+        hook.remove()
+    assert calls == [1] * STEPS + [2] * STEPS
+
+
+def test_bad_arguments(debug_pipe):
+    with pytest.raises(V2AError, match="prompt"):
+        run(debug_pipe, [clip(0.5), clip(0.5)], prompt=["a", "b", "c"])
+    with pytest.raises(V2AError, match="steps"):
+        debug_pipe(clip(0.5), num_inference_steps=0)
+
+
+def test_save_load_round_trip(debug_pipe, tmp_path):
+    debug_pipe.save_pretrained(tmp_path / "model")
+    files = {p.name for p in (tmp_path / "model").rglob("*") if p.is_file()}
+    assert not any(f.endswith((".bin", ".pt", ".pth", ".ckpt")) for f in files)
+    assert "model_index.json" in files
+    loaded = V2APipeline.from_pretrained(str(tmp_path / "model"))
+    loaded.set_progress_bar_config(disable=True)
+    a = run(debug_pipe, clip(0.8), prompt="rain").waveforms[0]
+    b = run(loaded, clip(0.8), prompt="rain").waveforms[0]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_autoencoder_lengths(debug_pipe):
+    mel = torch.randn(2, 40, 80) - 5
+    latent = debug_pipe.autoencoder.encode(mel)
+    assert latent.shape == (2, 10, debug_pipe.autoencoder.config.latent_channels)
+    assert debug_pipe.autoencoder.decode(latent).shape == mel.shape
+
+
+def test_log_mel_frames_and_silence():
+    wave = torch.zeros(22050 // 256 * 256)
+    mel = log_mel(wave)
+    assert mel.shape == (len(wave) // 256, 80)
+    assert torch.allclose(mel, torch.full_like(mel, DEFAULT_AUDIO.silence_level))
+    tone = torch.sin(2 * torch.pi * 1000 * torch.arange(22016) / 22050)
+    peak_bin = log_mel(tone).mean(0).argmax().item()
+    import librosa
+
+    centres = librosa.mel_frequencies(n_mels=82, fmin=0, fmax=8000)[1:-1]
+    assert abs(centres[peak_bin] - 1000) < 100
