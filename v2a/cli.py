@@ -16,8 +16,11 @@ from typing import Optional
 
 import typer
 
+from .training.cli import app as training_app
+
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Add a generated, synchronised soundtrack to video.")
+app.add_typer(training_app, name="train")
 
 
 class DType(str, Enum):

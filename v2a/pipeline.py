@@ -141,7 +141,21 @@ class V2APipeline(DiffusionPipeline):
         guided = guidance_scale != 1.0
         both = _cat_conditions(cond, uncond) if guided else cond
 
-        # 3. prepare latents: noise drawn per clip at its own length, so batching never changes a clip
+        # 3-5. prepare noise, denoise, decode
+        latents = self.denoise(both, lengths, generator, num_inference_steps, guidance_scale if guided else 1.0)
+        return self.decode(latents, lengths, [c.duration for c in clips])
+
+    def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
+                guidance_scale: float) -> torch.Tensor:
+        """Samples latents ``(B, max(lengths), C)``.
+
+        ``conditions`` holds the conditional batch, followed by the unconditional one when
+        ``guidance_scale != 1``. Noise is drawn per clip at its own length, so batching never
+        changes a clip's result.
+        """
+        n = len(lengths)
+        guided = guidance_scale != 1.0
+        t_max = max(lengths)
         channels = self.transformer.config.latent_channels
         gens = generator if isinstance(generator, list) else [generator] * n
         latents = torch.zeros(n, t_max, channels, device=self.device)
@@ -152,24 +166,26 @@ class V2APipeline(DiffusionPipeline):
             token_mask[i, :length] = True
         mask = torch.cat([token_mask, token_mask]) if guided else token_mask
 
-        # 4. denoise
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         for t in self.progress_bar(self.scheduler.timesteps):
             x = torch.cat([latents, latents]) if guided else latents
             sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
-            velocity = self.transformer(x.to(self.transformer.dtype), sigma, both, mask).float()
+            velocity = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
             if guided:
                 v_cond, v_uncond = velocity.chunk(2)
                 velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
             latents = self.scheduler.step(velocity, t, latents).prev_sample
             latents = latents * token_mask[..., None]
+        return latents
 
-        # 5. decode each clip at its own length: latent -> log-mel -> waveform
+    def decode(self, latents: torch.Tensor, lengths: list[int], durations: list[float]) -> SoundtrackOutput:
+        """Latents -> log-mel -> waveform, each clip at its own length, trimmed to its duration."""
+        settings = self.audio_settings
         waveforms = []
-        for i, (clip, length) in enumerate(zip(clips, lengths)):
+        for i, (length, duration) in enumerate(zip(lengths, durations)):
             mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
             audio = self.vocoder(mel.to(self.vocoder.dtype)).float()[0]
-            samples = int(round(clip.duration * settings.sample_rate))
+            samples = int(round(duration * settings.sample_rate))
             wave = audio[:samples].cpu().numpy().astype(np.float32)
             waveforms.append(np.pad(wave, (0, samples - len(wave))))
         return SoundtrackOutput(waveforms=waveforms, sample_rate=settings.sample_rate)

@@ -1,0 +1,105 @@
+"""``v2a train ...``: the training commands (CPU, one GPU, or ``accelerate launch`` for many).
+
+    v2a train autoencoder --library LIB --run runs/ae
+    v2a train features    --library LIB --out cache/features
+    v2a train transformer --features cache/features --autoencoder runs/ae/model --run runs/dit
+    python scripts/convert_pretrained.py --autoencoder runs/ae/model --transformer runs/dit/model --out weights
+
+Every command resumes its run folder from the newest checkpoint when started again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Train the models (resumable run folders).")
+
+
+def _settings(run: Path, steps: int, batch_size: int, lr: float, seed: int, mixed_precision: str, checkpoint_every: int,
+              validate_every: int, warmup: int, quiet: bool):
+    from .loop import TrainSettings
+
+    logging.basicConfig(level=logging.WARNING if quiet else logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    return TrainSettings(run_dir=run, steps=steps, batch_size=batch_size, learning_rate=lr, seed=seed,
+                         mixed_precision=mixed_precision, checkpoint_every=checkpoint_every,
+                         validate_every=validate_every, warmup_steps=warmup, quiet=quiet)
+
+
+def _vocoder():
+    from ..presets import load_pipeline
+
+    return load_pipeline().vocoder
+
+
+@app.command()
+def autoencoder(
+    library: Path = typer.Option(..., help="Sound library folder (manifest.jsonl), from `python -m v2a.data build-library`."),
+    run: Path = typer.Option(Path("runs/autoencoder"), help="Run folder (checkpoints, samples, final model)."),
+    steps: int = typer.Option(6000), batch_size: int = typer.Option(32), lr: float = typer.Option(1e-3),
+    crop_frames: int = typer.Option(128, help="Mel frames per training crop (multiple of 4)."),
+    hidden: int = typer.Option(128), latent_channels: int = typer.Option(16),
+    seed: int = typer.Option(0), mixed_precision: str = typer.Option("no", help="no, fp16 or bf16 (GPU)."),
+    checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(1000), warmup: int = typer.Option(200),
+    quiet: bool = typer.Option(False),
+):
+    """Train the mel autoencoder on real recordings."""
+    from .autoencoder import train_autoencoder
+
+    settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
+    train_autoencoder(library, settings, crop_frames=crop_frames, hidden=hidden, latent_channels=latent_channels,
+                      vocoder=_vocoder())
+
+
+@app.command()
+def features(
+    library: Path = typer.Option(..., help="Sound library folder."),
+    out: Path = typer.Option(Path(".cache/features"), help="Feature cache folder."),
+    model: Optional[str] = typer.Option(None, help="Pipeline whose encoders to use (default: the shipped one)."),
+    renders_per_clip: int = typer.Option(1, help="Different rendered videos per recording."),
+    splits: str = typer.Option("train,val"), seed: int = typer.Option(0),
+    limit: Optional[int] = typer.Option(None, help="Only the first N clips (quick runs)."),
+):
+    """Render videos for library clips and encode them for transformer training."""
+    from ..presets import load_pipeline
+    from .features import build_transformer_features
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    pipe = load_pipeline(model)
+    build_transformer_features(library, out, pipe, splits=tuple(splits.split(",")), renders_per_clip=renders_per_clip,
+                               seed=seed, limit=limit)
+
+
+@app.command()
+def transformer(
+    features: Path = typer.Option(..., help="Feature cache from `v2a train features`."),
+    autoencoder: Path = typer.Option(..., help="Trained autoencoder folder (RUN/model)."),
+    run: Path = typer.Option(Path("runs/transformer")),
+    steps: int = typer.Option(10000), batch_size: int = typer.Option(16), lr: float = typer.Option(5e-4),
+    crop_seconds: float = typer.Option(4.0), width: int = typer.Option(256), depth: int = typer.Option(6),
+    heads: int = typer.Option(4), seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
+    checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(2000), warmup: int = typer.Option(300),
+    model: Optional[str] = typer.Option(None, help="Pipeline whose encoders made the features (default: shipped)."),
+    quiet: bool = typer.Option(False),
+):
+    """Train the diffusion transformer with flow matching."""
+    from ..autoencoder import MelAutoencoder
+    from ..presets import load_pipeline
+    from .transformer import train_transformer
+    from .validation import transformer_validator
+
+    settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
+    ae = MelAutoencoder.from_pretrained(str(autoencoder)).eval()
+    pipe = load_pipeline(model)
+    config = dict(latent_channels=ae.config.latent_channels, width=width, depth=depth, heads=heads,
+                  text_dim=pipe.text_encoder.hidden_size, frame_dim=pipe.frame_encoder.feature_dim,
+                  timing_dim=pipe.transformer.config.timing_dim,
+                  frame_token_rate=pipe.transformer.config.frame_token_rate)
+    pipe.autoencoder = ae
+    train_transformer(features, ae, settings, config, crop_seconds=crop_seconds,
+                      validate=transformer_validator(features, pipe))
+    (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder)}))

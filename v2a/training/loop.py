@@ -1,0 +1,197 @@
+"""The training loop every ``v2a train`` command shares, built on HF accelerate.
+
+The same code runs on a CPU, one GPU, or many GPUs and machines (``accelerate launch -m
+v2a.cli train ...``). A run folder holds everything: ``checkpoints/step-N`` (model, optimiser,
+EMA, RNG and data-sampler state through ``accelerator.save_state``), ``samples/`` written
+by the validation hook, and ``log.jsonl``. Starting a run on an existing folder resumes from its
+newest checkpoint, so an interrupted run loses at most ``checkpoint_every`` steps.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    run_dir: Path
+    steps: int = 10_000
+    batch_size: int = 16
+    learning_rate: float = 3e-4
+    weight_decay: float = 0.01
+    warmup_steps: int = 500
+    ema_decay: float = 0.999
+    grad_clip: float = 1.0
+    checkpoint_every: int = 500
+    validate_every: int = 1000
+    keep_checkpoints: int = 2
+    seed: int = 0
+    mixed_precision: str = "no"  # "no", "fp16" or "bf16" (GPU)
+    quiet: bool = False
+
+
+class EMA:
+    """Exponential moving average of a model's parameters (what gets exported)."""
+
+    def __init__(self, model: torch.nn.Module, decay: float):
+        self.decay = decay
+        self.shadow = {k: v.detach().clone().float() for k, v in model.state_dict().items()}
+
+    @torch.no_grad()
+    def update(self, model: torch.nn.Module, step: int):
+        # warm up the decay so early EMA weights are not dominated by the random init
+        decay = min(self.decay, (1 + step) / (10 + step))
+        for k, v in model.state_dict().items():
+            if v.dtype.is_floating_point:
+                self.shadow[k].lerp_(v.detach().float(), 1 - decay)
+            else:
+                self.shadow[k].copy_(v)
+
+    def copy_to(self, model: torch.nn.Module):
+        model.load_state_dict({k: v.to(model.state_dict()[k].dtype) for k, v in self.shadow.items()})
+
+    def state_dict(self):
+        return {"decay": self.decay, "shadow": self.shadow}
+
+    def load_state_dict(self, state):
+        self.decay = state["decay"]
+        self.shadow = state["shadow"]
+
+
+def _lr_lambda(settings: TrainSettings):
+    def fn(step):
+        if step < settings.warmup_steps:
+            return (step + 1) / settings.warmup_steps
+        progress = (step - settings.warmup_steps) / max(1, settings.steps - settings.warmup_steps)
+        return 0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))  # cosine to 10%
+
+    return fn
+
+
+def latest_checkpoint(run_dir: Path) -> Path | None:
+    folders = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
+    return folders[-1] if folders else None
+
+
+def train(
+    settings: TrainSettings,
+    model: torch.nn.Module,
+    batches: Callable[[int], Iterator[dict]],
+    loss_fn: Callable[[torch.nn.Module, dict], tuple[torch.Tensor, dict]],
+    validate: Callable[[torch.nn.Module, int, Path], dict] | None = None,
+    extra_params: list[torch.nn.Parameter] | None = None,
+) -> tuple[torch.nn.Module, EMA]:
+    """Trains ``model`` and returns it with its EMA.
+
+    Args:
+        settings: see ``TrainSettings``.
+        model: the network; its EMA copy is what ``export`` saves.
+        batches: ``batches(seed)`` yields dict batches forever; called with a new seed after a
+            resume so the data order continues rather than repeats.
+        loss_fn: ``loss_fn(model, batch) -> (loss, logs)``.
+        validate: ``validate(ema_model, step, folder)``, called every ``validate_every`` steps
+            with the EMA weights loaded; writes samples into ``folder`` and returns numbers to log.
+    """
+    from accelerate import Accelerator
+    from accelerate.utils import set_seed
+    from tqdm.auto import tqdm
+
+    run_dir = Path(settings.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    accelerator = Accelerator(mixed_precision=settings.mixed_precision, cpu=not torch.cuda.is_available())
+    set_seed(settings.seed)
+    params = [p for p in model.parameters() if p.requires_grad] + list(extra_params or [])
+    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay, betas=(0.9, 0.99))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(settings))
+    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
+    ema = EMA(accelerator.unwrap_model(model), settings.ema_decay)
+    accelerator.register_for_checkpointing(ema)
+
+    step = 0
+    resume = latest_checkpoint(run_dir)
+    if resume is not None:
+        accelerator.load_state(str(resume))
+        step = int(resume.name.split("-")[1])
+        logger.info("resumed from %s", resume)
+    if accelerator.is_main_process:
+        (run_dir / "settings.json").write_text(json.dumps({k: str(v) for k, v in asdict(settings).items()}, indent=1))
+
+    data = batches(settings.seed + step)
+    bar = tqdm(total=settings.steps, initial=step, disable=settings.quiet or not accelerator.is_main_process,
+               desc=run_dir.name, dynamic_ncols=True)
+    log = (run_dir / "log.jsonl").open("a") if accelerator.is_main_process else None
+    started, smoothed = time.perf_counter(), None
+    model.train()
+    while step < settings.steps:
+        batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in next(data).items()}
+        with accelerator.accumulate(model):
+            loss, logs = loss_fn(model, batch)
+            accelerator.backward(loss)
+            if accelerator.sync_gradients and settings.grad_clip:
+                accelerator.clip_grad_norm_(params, settings.grad_clip)
+            optimizer.step()
+            scheduler.step()
+            optimizer.zero_grad(set_to_none=True)
+        step += 1
+        ema.update(accelerator.unwrap_model(model), step)
+        value = loss.item()
+        smoothed = value if smoothed is None else 0.98 * smoothed + 0.02 * value
+        bar.update(1)
+        bar.set_postfix(loss=f"{smoothed:.4f}", it_s=f"{bar.format_dict['rate'] or 0:.2f}")
+        if log is not None and (step % 50 == 0 or step == settings.steps):
+            log.write(json.dumps({"step": step, "loss": value, "smoothed": smoothed, "lr": scheduler.get_last_lr()[0],
+                                  "seconds": round(time.perf_counter() - started, 1),
+                                  **{k: float(v) for k, v in logs.items()}}) + "\n")
+            log.flush()
+        if step % settings.checkpoint_every == 0 or step == settings.steps:
+            _checkpoint(accelerator, run_dir, step, settings.keep_checkpoints)
+        if validate is not None and accelerator.is_main_process and (step % settings.validate_every == 0 or step == settings.steps):
+            numbers = _validate(accelerator.unwrap_model(model), ema, validate, step, run_dir)
+            if log is not None:
+                log.write(json.dumps({"step": step, **{f"val_{k}": float(v) for k, v in numbers.items()}}) + "\n")
+                log.flush()
+            model.train()
+    bar.close()
+    if log is not None:
+        log.close()
+    accelerator.wait_for_everyone()
+    return accelerator.unwrap_model(model), ema
+
+
+def _checkpoint(accelerator, run_dir: Path, step: int, keep: int):
+    folder = run_dir / "checkpoints" / f"step-{step}"
+    accelerator.save_state(str(folder))
+    if accelerator.is_main_process:
+        old = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))[:-keep]
+        for path in old:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+@torch.no_grad()
+def _validate(model, ema: EMA, validate, step: int, run_dir: Path) -> dict:
+    backup = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    ema.copy_to(model)
+    model.eval()
+    folder = run_dir / "samples" / f"step-{step}"
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        return validate(model, step, folder)
+    finally:
+        model.load_state_dict(backup)
+
+
+def ema_model(model: torch.nn.Module, ema: EMA) -> torch.nn.Module:
+    """``model`` with the EMA weights loaded (for export)."""
+    ema.copy_to(model)
+    return model.eval()

@@ -1,0 +1,178 @@
+"""Training the diffusion transformer with flow matching.
+
+Examples come from ``features.build_transformer_features`` (rendered video + real recording,
+encoded by the pipeline's own encoders); the audio latents come from the trained, frozen
+autoencoder. Each step takes random crops of ``crop_seconds``, draws a noise level
+``sigma`` (logit-normal, as in SD3: most steps at mid noise where the decisions are made) and
+regresses the velocity ``noise - latent`` of ``x = (1 - sigma) * latent + sigma * noise``.
+Conditions are dropped at random (prompt, video, or both) so that one network also gives the
+unconditional and single-condition predictions that guidance and the ablations use.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ..data.cache import iter_feature_cache
+from ..transformer import SoundTransformer
+from .loop import TrainSettings, ema_model, train
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DropoutSettings:
+    text: float = 0.3  # no prompt: the video alone must say what sounds (label embeddings)
+    video: float = 0.15  # no video: the prompt alone
+    caption_mix: bool = True  # pick one of the clip's captions at random
+
+
+@dataclass
+class Example:
+    latent: torch.Tensor  # (K, C) normalised autoencoder latent
+    motion: torch.Tensor  # (K, F)
+    frame_features: torch.Tensor  # (N, Df)
+    frame_labels: torch.Tensor  # (N, Dt)
+    frame_times: torch.Tensor  # (N,)
+    text: list[torch.Tensor]  # per caption (L_i, Dt)
+    category: str
+
+
+@torch.no_grad()
+def load_examples(folder: Path, split: str, autoencoder) -> list[Example]:
+    """Reads a feature cache split and encodes its mels with the frozen autoencoder."""
+    examples = []
+    stride = autoencoder.config.downsample
+    for meta, arrays in iter_feature_cache(folder, split=split):
+        mel = torch.from_numpy(arrays["mel"].astype(np.float32))
+        usable = len(mel) // stride * stride
+        latent = autoencoder.encode(mel[None, :usable].to(autoencoder.device))[0].cpu()
+        k = min(len(latent), len(arrays["motion"]))
+        lengths = arrays["text_lengths"]
+        text = [torch.from_numpy(arrays["text"][i, : lengths[i]].astype(np.float32)) for i in range(len(lengths))]
+        examples.append(Example(latent[:k], torch.from_numpy(arrays["motion"][:k].astype(np.float32)),
+                                torch.from_numpy(arrays["frame_features"].astype(np.float32)),
+                                torch.from_numpy(arrays["frame_labels"].astype(np.float32)),
+                                torch.from_numpy(arrays["frame_times"].astype(np.float32)), text, meta.get("category", "")))
+    logger.info("%s: %d examples", split, len(examples))
+    return examples
+
+
+def _pad_stack(tensors: list[torch.Tensor], length: int) -> tuple[torch.Tensor, torch.Tensor]:
+    out = torch.zeros(len(tensors), length, *tensors[0].shape[1:])
+    mask = torch.zeros(len(tensors), length, dtype=torch.bool)
+    for i, t in enumerate(tensors):
+        out[i, : len(t)] = t[:length]
+        mask[i, : min(len(t), length)] = True
+    return out, mask
+
+
+def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_rate: float, dropout: DropoutSettings,
+            seed: int) -> Iterator[dict]:
+    """Random crops of random examples, collated with masks; condition dropout decided here."""
+    rng = np.random.default_rng(seed)
+    while True:
+        picks = rng.integers(0, len(examples), size=batch_size)
+        latents, motions, frames, labels, times, texts = [], [], [], [], [], []
+        for index in picks:
+            ex = examples[index]
+            start = int(rng.integers(0, max(1, len(ex.latent) - crop_frames + 1)))
+            end = start + crop_frames
+            latents.append(ex.latent[start:end])
+            motions.append(ex.motion[start:end])
+            t0, t1 = start / latent_rate, end / latent_rate
+            keep = (ex.frame_times >= t0) & (ex.frame_times < t1)
+            if not keep.any():  # very short crops: keep the nearest frame
+                keep = torch.zeros_like(keep)
+                keep[torch.argmin((ex.frame_times - t0).abs())] = True
+            frames.append(ex.frame_features[keep])
+            labels.append(ex.frame_labels[keep])
+            times.append((ex.frame_times[keep] - t0).clamp(min=0))
+            texts.append(ex.text[int(rng.integers(0, len(ex.text)))] if dropout.caption_mix else ex.text[0])
+        latent, token_mask = _pad_stack(latents, crop_frames)
+        motion, _ = _pad_stack(motions, crop_frames)
+        n_frames = max(len(f) for f in frames)
+        frame_features, frame_mask = _pad_stack(frames, n_frames)
+        frame_labels, _ = _pad_stack(labels, n_frames)
+        frame_times, _ = _pad_stack([t[:, None] for t in times], n_frames)
+        text, text_mask = _pad_stack(texts, max(len(t) for t in texts))
+        yield {
+            "latent": latent, "token_mask": token_mask, "motion": motion,
+            "frame_features": frame_features, "frame_labels": frame_labels, "frame_times": frame_times[..., 0],
+            "frame_mask": frame_mask, "text": text, "text_mask": text_mask,
+            "drop_text": torch.from_numpy(rng.random(batch_size) < dropout.text),
+            "drop_video": torch.from_numpy(rng.random(batch_size) < dropout.video),
+        }
+
+
+def conditions_for_batch(model: SoundTransformer, batch: dict):
+    """Conditions with the dropped parts replaced by the model's learned empty embeddings."""
+    b, k = batch["latent"].shape[:2]
+    cond = model.prepare_conditions(batch["text"], batch["text_mask"], batch["frame_features"], batch["frame_labels"],
+                                    batch["frame_times"], batch["motion"], k, b)
+    # the frame padding must not be attended to
+    n_text = batch["text"].shape[1]
+    cond.context_mask[:, n_text:] &= batch["frame_mask"]
+    empty = model.prepare_conditions(None, None, None, None, None, None, k, b)
+    drop_t, drop_v = batch["drop_text"], batch["drop_video"]
+    # text part: tokens [0, n_text); video part: the rest. Replace a dropped part by its empty token.
+    context, mask = cond.context.clone(), cond.context_mask.clone()
+    context[drop_t, :n_text] = 0
+    mask[drop_t, :n_text] = False
+    context[drop_t, 0] = empty.context[drop_t, 0]
+    mask[drop_t, 0] = True
+    context[drop_v, n_text:] = 0
+    mask[drop_v, n_text:] = False
+    context[drop_v, n_text] = empty.context[drop_v, 1]
+    mask[drop_v, n_text] = True
+    timing = torch.where(drop_v[:, None, None], empty.timing, cond.timing)
+    summary = _summary(model, context, mask, n_text)  # as prepare_conditions computes it at inference
+    cond.context, cond.context_mask, cond.timing, cond.summary = context, mask, timing, summary
+    return cond
+
+
+def _summary(model: SoundTransformer, context, mask, n_text):
+    def masked_mean(x, m):
+        m = m[..., None].to(x.dtype)
+        return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+    text = masked_mean(context[:, :n_text], mask[:, :n_text])
+    video = masked_mean(context[:, n_text:], mask[:, n_text:])
+    return model.summary_mlp(torch.cat([text, video], -1))
+
+
+def flow_matching_loss(model: SoundTransformer, batch: dict) -> tuple[torch.Tensor, dict]:
+    latent, token_mask = batch["latent"], batch["token_mask"]
+    b = latent.shape[0]
+    sigma = torch.sigmoid(torch.randn(b, device=latent.device))  # logit-normal(0, 1)
+    noise = torch.randn_like(latent)
+    s = sigma[:, None, None]
+    noisy = (1 - s) * latent + s * noise
+    cond = conditions_for_batch(model, batch)
+    predicted = model(noisy, sigma, cond, token_mask)
+    err = ((predicted - (noise - latent)) ** 2).mean(-1)
+    loss = (err * token_mask).sum() / token_mask.sum()
+    return loss, {}
+
+
+def train_transformer(features: Path, autoencoder, settings: TrainSettings, config: dict, crop_seconds: float = 4.0,
+                      dropout: DropoutSettings = DropoutSettings(), validate=None, init: Path | None = None) -> SoundTransformer:
+    """Trains (or resumes) a transformer run; writes the EMA model to ``run_dir/model``."""
+    from ..audio import AudioSettings
+
+    audio = AudioSettings(latent_downsample=autoencoder.config.downsample)
+    train_examples = load_examples(features, "train", autoencoder)
+    model = SoundTransformer.from_pretrained(str(init)) if init else SoundTransformer(**config)
+    crop = int(round(crop_seconds * audio.latent_rate))
+    model, ema = train(settings, model,
+                       lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed),
+                       flow_matching_loss, validate)
+    final = ema_model(model, ema)
+    final.save_pretrained(str(Path(settings.run_dir) / "model"))
+    return final
