@@ -113,3 +113,18 @@ def test_dropped_conditions_match_inference_empty_conditions(library, tmp_path, 
         x = torch.randn(2, 16, model.config.latent_channels)
         sigma = torch.full((2,), 0.5)
         torch.testing.assert_close(model(x, sigma, dropped), model(x, sigma, empty), atol=1e-5, rtol=1e-5)
+
+
+def test_vocoder_fine_tuning_runs_and_resumes(library, tmp_path, debug_pipe):
+    import copy
+
+    from v2a.training.vocoder import library_waves, resynthesis_distance, train_vocoder
+
+    generator = copy.deepcopy(debug_pipe.vocoder).train()
+    run = tmp_path / "voc"
+    final = train_vocoder(library, settings(run, 2), generator)
+    assert latest_checkpoint(run).name == "step-2"
+    train_vocoder(library, settings(run, 3), copy.deepcopy(debug_pipe.vocoder).train())
+    assert latest_checkpoint(run).name == "step-3"
+    assert (run / "model" / "model.safetensors").is_file()
+    assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val")))

@@ -103,3 +103,23 @@ def transformer(
     train_transformer(features, ae, settings, config, crop_seconds=crop_seconds,
                       validate=transformer_validator(features, pipe))
     (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder)}))
+
+
+@app.command()
+def vocoder(
+    library: Path = typer.Option(..., help="Sound library folder."),
+    run: Path = typer.Option(Path("runs/vocoder")),
+    init: Optional[Path] = typer.Option(None, help="SpeechT5HifiGan folder to start from (default: the shipped vocoder)."),
+    steps: int = typer.Option(2000), batch_size: int = typer.Option(4), lr: float = typer.Option(1e-4),
+    seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
+    checkpoint_every: int = typer.Option(200), validate_every: int = typer.Option(500), warmup: int = typer.Option(50),
+    quiet: bool = typer.Option(False),
+):
+    """Fine-tune the HiFi-GAN vocoder on the sound library (adversarial + spectral losses)."""
+    from transformers import SpeechT5HifiGan
+
+    from .vocoder import train_vocoder
+
+    settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
+    generator = SpeechT5HifiGan.from_pretrained(str(init)) if init else _vocoder()
+    train_vocoder(library, settings, generator.float().train())

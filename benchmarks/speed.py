@@ -1,0 +1,111 @@
+"""End-to-end speed of the default model on this machine, with the stage breakdown.
+
+    python benchmarks/speed.py [--seconds 8] [--steps 16] [--repeats 3] [--model PATH] [--device cpu]
+
+Makes an N-second 25 fps 640x360 test clip, then times decode -> encode -> denoise -> latent
+decode -> vocoder -> mux after loading (median of the repeats), and reports peak memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import statistics
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def make_clip(path: Path, seconds: float, fps: int = 25):
+    import av
+
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("libx264", rate=fps)
+        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
+        for i in range(int(seconds * fps)):
+            img = np.full((360, 640, 3), 30, np.uint8)
+            y = int(300 - abs(np.sin(i / fps * np.pi)) * 250)
+            img[y : y + 40, 300:340] = 255  # a bouncing square
+            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
+            frame.pts = i
+            for packet in stream.encode(frame):
+                container.mux(packet)
+        for packet in stream.encode(None):
+            container.mux(packet)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seconds", type=float, default=8.0)
+    parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args()
+
+    from v2a.mux import mux_soundtrack
+    from v2a.pipeline import _cat_conditions
+    from v2a.presets import load_pipeline
+    from v2a.video import decode_video
+
+    tmp = Path(tempfile.mkdtemp())
+    clip_path = tmp / "clip.mp4"
+    make_clip(clip_path, args.seconds)
+    start = time.perf_counter()
+    pipe = load_pipeline(args.model, device=args.device)
+    pipe.set_progress_bar_config(disable=True)
+    print(f"load: {time.perf_counter() - start:.2f} s; torch threads: {torch.get_num_threads()}")
+
+    def sync():
+        if args.device.startswith("cuda"):
+            torch.cuda.synchronize()
+
+    stages: dict[str, list[float]] = {}
+    for repeat in range(args.repeats):
+        times = {}
+        t = time.perf_counter()
+        clip = decode_video(clip_path)
+        times["decode video"] = time.perf_counter() - t
+        with torch.no_grad():
+            t = time.perf_counter()
+            settings = pipe.audio_settings
+            k = settings.latent_frames(clip.duration)
+            text, mask = pipe.encode_prompts(["a ball bounces"])
+            neg, neg_mask = pipe.encode_prompts([None])
+            video = pipe.encode_video(clip, k)
+            cond = pipe._conditions(text, mask, [video], k, 1)
+            uncond = pipe.transformer.prepare_conditions(neg, neg_mask, None, None, None, None, k, 1)
+            sync()
+            times["encode (frames, motion, text)"] = time.perf_counter() - t
+            t = time.perf_counter()
+            latents = pipe.denoise(_cat_conditions(cond, uncond), [k], torch.Generator().manual_seed(repeat), args.steps, 4.0)
+            sync()
+            times[f"denoise ({args.steps} steps, guided)"] = time.perf_counter() - t
+            t = time.perf_counter()
+            mel = pipe.autoencoder.decode(latents)
+            sync()
+            times["latent decode"] = time.perf_counter() - t
+            t = time.perf_counter()
+            wave = pipe.vocoder(mel.to(pipe.vocoder.dtype)).float()[0].cpu().numpy()
+            sync()
+            times["vocoder"] = time.perf_counter() - t
+        t = time.perf_counter()
+        out = tmp / f"out{repeat}.mp4"
+        mux_soundtrack(clip_path, out, wave[: int(clip.duration * settings.sample_rate)], settings.sample_rate)
+        times["mux"] = time.perf_counter() - t
+        for name, value in times.items():
+            stages.setdefault(name, []).append(value)
+    total = [sum(v[i] for v in stages.values()) for i in range(args.repeats)]
+    print(f"{args.seconds:.0f} s clip, median of {args.repeats} ({args.device}):")
+    for name, values in stages.items():
+        print(f"  {name:<34}{statistics.median(values):7.2f} s")
+    print(f"  {'total (after loading)':<34}{statistics.median(total):7.2f} s  = "
+          f"{statistics.median(total) / args.seconds:.2f} s per second of video")
+    print(f"peak memory (max RSS): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20:.2f} GiB")
+
+
+if __name__ == "__main__":
+    main()
