@@ -49,7 +49,7 @@ def debug_pipeline(seed: int = 0):
         frame_encoder = FrameEncoder(stages=((1, 3, 1, 1, 8, 8), (1, 3, 2, 2, 8, 16)), stem_channels=8, head_channels=32,
                                      num_classes=10, label_dim=text_dim, image_size=32, label_top_k=3)
         frame_encoder.label_embeddings.normal_()
-        transformer = SoundTransformer_debug(text_dim, NUM_TIMING_FEATURES)
+        transformer = _debug_transformer(text_dim, NUM_TIMING_FEATURES)
         autoencoder = MelAutoencoder(latent_channels=4, hidden=8)
         vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
             model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],
@@ -64,7 +64,7 @@ def debug_pipeline(seed: int = 0):
     return pipe
 
 
-def SoundTransformer_debug(text_dim: int, timing_dim: int):
+def _debug_transformer(text_dim: int, timing_dim: int):
     from .transformer import SoundTransformer
 
     model = SoundTransformer(latent_channels=4, width=16, depth=2, heads=2, mlp_ratio=2.0, text_dim=text_dim,

@@ -21,6 +21,10 @@ from ..video import VideoClip
 
 logger = logging.getLogger(__name__)
 
+# The pulse style is never rendered for training: the evaluation holds it out to show that
+# sync carries over to a kind of visible event the model has not seen.
+HELD_OUT_STYLES = ("pulse",)
+
 
 @torch.no_grad()
 def encode_example(pipe, audio: np.ndarray, frames: np.ndarray, times: np.ndarray, captions: list[str]) -> dict:
@@ -53,6 +57,8 @@ def build_transformer_features(library: Path, out: Path, pipe, splits=("train", 
 
     from ..data.library import load_clip, read_manifest
     from ..data.render import ALL_STYLES, render_pair
+
+    training_styles = tuple(s for s in ALL_STYLES if s not in HELD_OUT_STYLES)
     from ..data.splits import stable_hash
 
     records = [r for r in read_manifest(library) if r.get("split") in splits][:limit]
@@ -64,7 +70,7 @@ def build_transformer_features(library: Path, out: Path, pipe, splits=("train", 
             wav = load_clip(library, record)[: int(max_seconds * 22050)]
             picture = library / record["picture"] if record.get("picture") else None
             pair = render_pair(wav, seed=stable_hash(f"{seed + k}:{record['id']}") % 2**31, kind=record.get("kind", "impact"),
-                               picture=picture, styles=styles or ALL_STYLES)
+                               picture=picture, styles=styles or training_styles)
             arrays = encode_example(pipe, pair.audio, pair.frames, pair.times, record["captions"])
             arrays["events"] = np.asarray(pair.event_times, dtype=np.float32)
             meta = {k2: record[k2] for k2 in ("category", "kind", "split", "source") if k2 in record}

@@ -1,0 +1,107 @@
+"""Command line of the data recipe: ``python -m v2a.data build-library --out DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from ..errors import V2AError
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .library import DEDUPE_THRESHOLD, build_library, default_cache_dir, summary_table
+    from .sources import DEFAULT_SOURCES, SOURCES
+
+    parser = argparse.ArgumentParser(prog="python -m v2a.data", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build-library", help="build the labelled sound library from Debian packages / folders")
+    b.add_argument("--out", type=Path, required=True, help="library folder (clips/, manifest.jsonl)")
+    b.add_argument("--debs", type=Path, default=None, help="folder of .deb files to use instead of apt-get download")
+    b.add_argument("--sources", default=",".join(DEFAULT_SOURCES),
+                   help=f"comma-separated package sources ({', '.join(SOURCES)}); empty for none")
+    b.add_argument("--folder", type=Path, action="append", default=[],
+                   help="a folder of plain audio files named after what they sound like (repeatable)")
+    b.add_argument("--cache", type=Path, default=None, help=f"download/extract cache (default {default_cache_dir()})")
+    b.add_argument("--force", action="store_true", help="rebuild sources that are already built")
+    b.add_argument("--dedupe-threshold", type=float, default=DEDUPE_THRESHOLD)
+    b.add_argument("-v", "--verbose", action="store_true")
+
+    r = sub.add_parser("render", help="render example videos (mp4 with sound) from a built library, for inspection")
+    r.add_argument("--library", type=Path, required=True)
+    r.add_argument("--out", type=Path, required=True)
+    r.add_argument("--count", type=int, default=8)
+    r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--split", default=None, help="only clips of this split")
+    r.add_argument("--styles", default=None, help="comma-separated event styles (default all)")
+    r.add_argument("-v", "--verbose", action="store_true")
+
+    c = sub.add_parser("cache", help="precompute mel (and with --render, timing) features into shards")
+    c.add_argument("--library", type=Path, required=True)
+    c.add_argument("--out", type=Path, required=True, help="feature cache folder (outside git)")
+    c.add_argument("--split", default=None)
+    c.add_argument("--render", action="store_true", help="render a video per clip and cache its timing features")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--max-shard-mib", type=float, default=48.0)
+    c.add_argument("-v", "--verbose", action="store_true")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "build-library":
+            sources = [s.strip() for s in args.sources.split(",") if s.strip()]
+            records = build_library(args.out, sources, debs_dir=args.debs, folders=args.folder, cache=args.cache,
+                                    force=args.force, dedupe_threshold=args.dedupe_threshold)
+            print(summary_table(records))
+        elif args.command == "render":
+            _render_examples(args)
+        else:
+            _cache(args)
+    except V2AError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _pick(library: Path, split: str | None, count: int | None, seed: int) -> list[dict]:
+    import numpy as np
+
+    from .library import read_manifest
+
+    records = [r for r in read_manifest(library) if split is None or r["split"] == split]
+    if count is not None and count < len(records):
+        idx = np.random.default_rng(seed).choice(len(records), size=count, replace=False)
+        records = [records[i] for i in sorted(idx)]
+    return records
+
+
+def _render_examples(args) -> None:
+    import json
+
+    from .library import load_clip
+    from .render import ALL_STYLES, render_pair, write_pair_mp4
+
+    styles = tuple(s.strip() for s in args.styles.split(",")) if args.styles else ALL_STYLES
+    args.out.mkdir(parents=True, exist_ok=True)
+    for i, rec in enumerate(_pick(args.library, args.split, args.count, args.seed)):
+        pic = args.library / rec["picture"] if rec.get("picture") else None
+        pair = render_pair(load_clip(args.library, rec), seed=args.seed * 100003 + i, kind=rec["kind"],
+                           picture=pic, styles=styles)
+        path = write_pair_mp4(pair, args.out / f"{i:03d}-{rec['category']}-{pair.style}.mp4")
+        info = {"clip": rec["id"], "captions": rec["captions"], "event_times": pair.event_times.round(3).tolist(), **pair.meta}
+        path.with_suffix(".json").write_text(json.dumps(info, indent=1))
+        print(path)
+
+
+def _cache(args) -> None:
+    from .cache import build_feature_cache, library_examples
+
+    records = _pick(args.library, args.split, None, args.seed)
+    folder = build_feature_cache(library_examples(args.library, records, render=args.render, seed=args.seed),
+                                 args.out, max_shard_mib=args.max_shard_mib)
+    print(folder)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
