@@ -51,31 +51,26 @@ def write_video(path: Path, frames: np.ndarray, fps: int = 25, pts: list[int] | 
     for packet in stream.encode(None):
         container.mux(packet)
     if audio is not None:
-        tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(audio_seconds * 22050)) / 22050)).astype(np.float32)
-        for start in range(0, len(tone), 1024):
-            chunk = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
-            chunk.sample_rate = 22050
-            chunk.pts = start
-            for packet in audio.encode(chunk):
-                container.mux(packet)
-        for packet in audio.encode(None):
-            container.mux(packet)
+        _encode_audio(container, audio, 0.3 * np.sin(2 * np.pi * 440 * np.arange(int(audio_seconds * 22050)) / 22050))
     container.close()
     return path
 
 
-def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
-    container = av.open(str(path), "w")
-    stream = container.add_stream("aac", rate=22050, layout="mono")
-    tone = np.zeros(int(seconds * 22050), np.float32)
-    for start in range(0, len(tone), 1024):
-        frame = av.AudioFrame.from_ndarray(tone[None, start : start + 1024], format="fltp", layout="mono")
+def _encode_audio(container, stream, samples: np.ndarray) -> None:
+    samples = samples.astype(np.float32)
+    for start in range(0, len(samples), 1024):
+        frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
         frame.sample_rate = 22050
         frame.pts = start
         for packet in stream.encode(frame):
             container.mux(packet)
     for packet in stream.encode(None):
         container.mux(packet)
+
+
+def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
+    container = av.open(str(path), "w")
+    _encode_audio(container, container.add_stream("aac", rate=22050, layout="mono"), np.zeros(int(seconds * 22050)))
     container.close()
     return path
 

@@ -63,6 +63,7 @@ def features(
     renders_per_clip: int = typer.Option(1, help="Different rendered videos per recording."),
     splits: str = typer.Option("train,val"), seed: int = typer.Option(0),
     limit: Optional[int] = typer.Option(None, help="Only the first N clips (quick runs)."),
+    max_seconds: float = typer.Option(10.0, help="Longer recordings are cut to this length before rendering."),
 ):
     """Render videos for library clips and encode them for transformer training."""
     from ..presets import load_pipeline
@@ -71,7 +72,7 @@ def features(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     pipe = load_pipeline(model)
     build_transformer_features(library, out, pipe, splits=tuple(splits.split(",")), renders_per_clip=renders_per_clip,
-                               seed=seed, limit=limit)
+                               seed=seed, limit=limit, max_seconds=max_seconds)
 
 
 @app.command()

@@ -63,7 +63,7 @@ def build_transformer_features(library: Path, out: Path, pipe, splits=("train", 
 
     records = [r for r in read_manifest(library) if r.get("split") in splits][:limit]
     pipe.set_progress_bar_config(disable=True)
-    with FeatureCacheWriter(out, shard_size=256) as writer:
+    with FeatureCacheWriter(out, shard_size=64) as writer:  # small shards: an interruption loses little
         done = writer.existing_ids
         jobs = [(r, k) for r in records for k in range(renders_per_clip) if f"{r['id']}@{seed + k}" not in done]
         for record, k in tqdm(jobs, desc="encoding", disable=not progress):
