@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .captions import Category, captions_for, categorize, specific_caption
+from .captions import (GM_VOICES, Category, captions_for, categorize, gm_captions, opensfx_label, sound_icon_label,
+                       specific_caption)
+from .formats import read_cat
 
 logger = logging.getLogger(__name__)
 
@@ -283,6 +285,123 @@ def scan_megaglest(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
 
 
 # ---------------------------------------------------------------------------------------------
+# OpenSFX (OpenTTD base sounds): WAVs inside opensfx.cat, each titled with its credits and license
+
+OPENSFX_LICENSES = (  # the per-sound license named in the title -> SPDX-like id
+    (r"Attribution-ShareAlike 3\.0", "CC-BY-SA-3.0"), (r"Attribution 3\.0", "CC-BY-3.0"),
+    (r"Zero 1\.0|Public Domain", "CC0-1.0"),
+)
+
+
+def opensfx_credits(title: str) -> tuple[str, str, str]:
+    """``(name, credit, license)`` from an OpenSFX title.
+
+    ``'"Horse". Original "x.wav" by "dobroide". Edited by "Wuzzy". License: Creative Commons
+    Attribution 3.0 Unported.'`` -> ``("Horse", 'Original "x.wav" by "dobroide". Edited by
+    "Wuzzy".', "CC-BY-3.0")``. The set as a whole is distributed under CC-BY-SA-3.0, which is
+    what is recorded when a title names no license.
+    """
+    m = re.match(r'\s*"([^"]*)"?\.?\s*(.*)', title)
+    name, rest = (m.group(1), m.group(2)) if m else (title, "")
+    credit = re.split(r"\s*License:", rest, maxsplit=1)[0].strip()
+    license_ = "CC-BY-SA-3.0"
+    for pattern, spdx in OPENSFX_LICENSES:
+        if re.search(pattern, rest):
+            license_ = spdx
+            break
+    return name.strip(), credit, license_
+
+
+def scan_opensfx(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    cats = sorted(root.rglob("*.cat"))
+    if not cats:
+        logger.warning("opensfx: no .cat file under %s", root)
+        return
+    for entry in read_cat(cats[0].read_bytes()):
+        name, credit, license_ = opensfx_credits(entry.name)
+        label = opensfx_label(name)
+        if label is None:
+            logger.debug("opensfx: skipping %r", name)
+            continue
+        category, caption = label
+        original = f"{cats[0].name}#{entry.index:02d} {name}"
+        yield RawSound(source=spec.key, original=original, read=(lambda d=entry.data: d), category=category,
+                       captions=captions_for(category, caption),
+                       # edits of one original recording ("crash.wav" in "Crash" and "Big crash",
+                       # "wind1.wav" in "Wind" and "Heavy wind") share a group
+                       group=f"{spec.key}/{_opensfx_origin(credit) or name.lower()}",
+                       license=license_, attribution=f'OpenSFX "{name}": {credit or "OpenSFX team"}',
+                       package=spec.package, dedupe_key=spec.key, extra={"title": entry.name})
+
+
+def _opensfx_origin(credit: str) -> str | None:
+    m = re.search(r'Original "([^"]+)"', credit)
+    return m.group(1).lower() if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# sound-icons: short instrument and signal sounds, named in Czech and English
+
+
+def scan_sound_icons(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    for sound in sorted(p for p in root.rglob("*.wav") if p.is_file() and not p.is_symlink()):
+        label = sound_icon_label(sound.stem)
+        if label is None:
+            logger.debug("sound-icons: no category for %s", sound.name)
+            continue
+        category, caption = label
+        rel = sound.relative_to(root).as_posix()
+        yield RawSound(source=spec.key, original=rel, read=_file_reader(sound), category=category,
+                       captions=captions_for(category, caption), group=f"{spec.key}/{take_group(sound.name)}",
+                       license=spec.license, attribution=spec.attribution, package=spec.package,
+                       dedupe_key=f"{spec.key}/{category.name}")
+
+
+# ---------------------------------------------------------------------------------------------
+# FluidR3 General MIDI sound font: GM programs and percussion rendered with fluidsynth
+
+
+def scan_soundfont(root: Path, spec: SourceSpec, clips_per_range: int = 10, voices=GM_VOICES) -> Iterator[RawSound]:
+    """One recording per planned clip (:mod:`v2a.data.soundfont`).
+
+    A voice is rendered once, on the first read of one of its clips, and kept until a clip of
+    another voice is read: the builder processes one dedupe key (here: one voice) at a time.
+    The split group is the voice and pitch range (percussion: the voice and kit), so renders of
+    one program in one range never straddle splits.
+    """
+    from .soundfont import plan_voice, render_voice, wav_bytes
+
+    fonts = sorted(root.rglob("*.sf2"))
+    if not fonts:
+        logger.warning("soundfont: no .sf2 under %s", root)
+        return
+    sf2 = fonts[0]
+    rendered: dict[str, list] = {}
+
+    def reader(voice, plans, i):
+        def read():
+            if voice.key not in rendered:
+                rendered.clear()
+                rendered[voice.key] = render_voice(voice, plans, sf2)
+            return wav_bytes(rendered[voice.key][i])
+        return read
+
+    from .captions import CATEGORY_BY_NAME
+
+    for voice in voices:
+        plans = plan_voice(voice, clips_per_range)
+        category = CATEGORY_BY_NAME[voice.category]
+        for i, plan in enumerate(plans):
+            yield RawSound(source=spec.key, original=f"{sf2.name}#{plan.name}", read=reader(voice, plans, i),
+                           category=category, captions=gm_captions(voice, plan.phrase),
+                           group=f"{spec.key}/{voice.key}/{plan.range}", license=spec.license,
+                           attribution=spec.attribution, package=spec.package,
+                           dedupe_key=f"{spec.key}/{voice.key}",
+                           extra={"program": voice.program, "range": plan.range,
+                                  "notes": [[n.start, n.duration, n.pitch, n.velocity] for n in plan.notes]})
+
+
+# ---------------------------------------------------------------------------------------------
 # a user's folder of plain audio files
 
 
@@ -319,9 +438,14 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec("wesnoth", "wesnoth-1.16-data", "GPL-2+", "Battle for Wesnoth (the Wesnoth project)", scan_wesnoth),
         SourceSpec("freedesktop", "sound-theme-freedesktop", "GPL-2+", "freedesktop.org sound theme", scan_freedesktop),
         SourceSpec("megaglest", "megaglest-data", "CC-BY-SA-3.0", "MegaGlest (the MegaGlest team)", scan_megaglest),
+        SourceSpec("opensfx", "openttd-opensfx", "CC-BY-SA-3.0", "OpenSFX (OpenTTD base sounds)", scan_opensfx),
+        SourceSpec("sound-icons", "sound-icons", "GPL-2+", "sound-icons (Brailcom, o.p.s.)", scan_sound_icons),
+        SourceSpec("soundfont", "fluid-soundfont-gm", "MIT", "FluidR3 GM sound font by Frank Wen and contributors, "
+                   "rendered with FluidSynth", scan_soundfont),
     )
 }
-DEFAULT_SOURCES = ("0ad", "hydrogen", "tuxpaint", "wesnoth", "megaglest", "freedesktop")
+DEFAULT_SOURCES = ("0ad", "hydrogen", "tuxpaint", "wesnoth", "megaglest", "freedesktop", "opensfx", "sound-icons",
+                   "soundfont")
 
 
 def folder_source(path: Path, key: str | None = None) -> SourceSpec:

@@ -1,0 +1,163 @@
+"""Small binary formats the sound sources need: OpenTTD's ``.cat`` sound container and
+Standard MIDI files (written, to render General MIDI programs with a synthesizer).
+
+Both are tiny, documented formats; reading and writing them here avoids a dependency.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ..errors import V2AError
+
+# ---------------------------------------------------------------------------------------------
+# OpenTTD .cat (base sound sets such as OpenSFX)
+
+
+@dataclass(frozen=True)
+class CatEntry:
+    index: int
+    name: str  # OpenSFX stores a description with credits and license here
+    data: bytes  # the payload: a complete RIFF/WAVE file
+
+
+def read_cat(data: bytes) -> list[CatEntry]:
+    """The sounds of an OpenTTD ``.cat`` file.
+
+    Layout (little-endian): a table of ``(offset, size)`` uint32 pairs; the first offset is
+    also the table's length in bytes, and the new format sets bit 31 of every offset. At each
+    offset: one byte ``n``, ``n`` bytes of name (NUL-terminated), then ``size`` bytes of WAV.
+    """
+    if len(data) < 8:
+        raise V2AError("not an OpenTTD .cat file: too short")
+    first = struct.unpack_from("<I", data, 0)[0] & 0x7FFFFFFF
+    if first % 8 or first < 8 or first > len(data):
+        raise V2AError("not an OpenTTD .cat file: bad table size")
+    entries = []
+    for i in range(first // 8):
+        offset, size = struct.unpack_from("<II", data, 8 * i)
+        offset &= 0x7FFFFFFF
+        if offset >= len(data):
+            raise V2AError(f".cat entry {i}: offset {offset} beyond the file")
+        name_len = data[offset]
+        name = data[offset + 1: offset + 1 + name_len].split(b"\0", 1)[0].decode("utf-8", errors="replace")
+        start = offset + 1 + name_len
+        payload = data[start: start + size]
+        if len(payload) != size:
+            raise V2AError(f".cat entry {i}: truncated payload")
+        entries.append(CatEntry(i, name.strip(), payload))
+    return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# Standard MIDI files
+
+TICKS_PER_QUARTER = 480
+TEMPO_US = 500_000  # 120 bpm: 960 ticks per second
+TICKS_PER_SECOND = TICKS_PER_QUARTER * 1_000_000 // TEMPO_US
+
+
+@dataclass(frozen=True)
+class Note:
+    start: float  # seconds
+    duration: float  # seconds
+    pitch: int  # MIDI note number
+    velocity: int = 100
+    channel: int = 0  # 9 is General MIDI percussion
+
+
+def _varlen(value: int) -> bytes:
+    out = [value & 0x7F]
+    value >>= 7
+    while value:
+        out.append(0x80 | (value & 0x7F))
+        value >>= 7
+    return bytes(reversed(out))
+
+
+def write_midi(notes: Sequence[Note], programs: dict[int, int] | None = None,
+               silence_at: Sequence[float] = (), end: float | None = None) -> bytes:
+    """A format-0 MIDI file playing ``notes``.
+
+    ``programs`` maps channels to General MIDI program numbers (0-based), set at time 0;
+    ``silence_at`` lists times at which every channel gets "all sound off", so a rendered
+    file can be cut there without one clip's tail leaking into the next.
+    """
+    events: list[tuple[int, int, bytes]] = []  # (tick, order, message); note-offs before note-ons
+    for channel, program in sorted((programs or {}).items()):
+        events.append((0, 0, bytes([0xC0 | channel, program & 0x7F])))
+    for n in notes:
+        if not 0 <= n.pitch <= 127 or not 0 <= n.channel <= 15:
+            raise V2AError(f"bad MIDI note {n}")
+        on = round(n.start * TICKS_PER_SECOND)
+        off = max(on + 1, round((n.start + n.duration) * TICKS_PER_SECOND))
+        vel = max(1, min(127, int(n.velocity)))
+        events.append((on, 2, bytes([0x90 | n.channel, n.pitch, vel])))
+        events.append((off, 1, bytes([0x80 | n.channel, n.pitch, 0])))
+    channels = sorted({n.channel for n in notes} | set((programs or {}).keys()))
+    for t in silence_at:
+        for ch in channels:
+            events.append((round(t * TICKS_PER_SECOND), 1, bytes([0xB0 | ch, 120, 0])))  # all sound off
+    last = max((e[0] for e in events), default=0)
+    if end is not None:
+        last = max(last, round(end * TICKS_PER_SECOND))
+    events.sort(key=lambda e: (e[0], e[1]))
+
+    track = bytearray(b"\x00\xff\x51\x03" + TEMPO_US.to_bytes(3, "big"))
+    now = 0
+    for tick, _, msg in events:
+        track += _varlen(tick - now) + msg
+        now = tick
+    track += _varlen(last - now) + b"\xff\x2f\x00"  # end of track
+    header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
+    return header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
+
+
+def read_midi_notes(data: bytes) -> list[Note]:
+    """The notes of a format-0 file written by :func:`write_midi` (for tests and checks)."""
+    if data[:4] != b"MThd":
+        raise V2AError("not a MIDI file")
+    division = struct.unpack_from(">H", data, 12)[0]
+    if data[14:18] != b"MTrk":
+        raise V2AError("MIDI file without a track")
+    length = struct.unpack_from(">I", data, 18)[0]
+    track, pos, tick, tempo = data[22: 22 + length], 0, 0, TEMPO_US
+    open_notes: dict[tuple[int, int], tuple[int, int]] = {}
+    notes = []
+
+    def seconds(t):
+        return t * tempo / 1e6 / division
+
+    status = 0
+    while pos < len(track):
+        delta = 0
+        while True:
+            b = track[pos]
+            pos += 1
+            delta = (delta << 7) | (b & 0x7F)
+            if not b & 0x80:
+                break
+        tick += delta
+        if track[pos] & 0x80:
+            status = track[pos]
+            pos += 1
+        if status == 0xFF:
+            kind, n = track[pos], track[pos + 1]
+            if kind == 0x51:
+                tempo = int.from_bytes(track[pos + 2: pos + 5], "big")
+            pos += 2 + n
+            continue
+        kind, ch = status & 0xF0, status & 0x0F
+        if kind in (0xC0, 0xD0):
+            pos += 1
+            continue
+        a, b = track[pos], track[pos + 1]
+        pos += 2
+        if kind == 0x90 and b > 0:
+            open_notes[(ch, a)] = (tick, b)
+        elif kind in (0x80, 0x90) and (ch, a) in open_notes:
+            start, vel = open_notes.pop((ch, a))
+            notes.append(Note(seconds(start), seconds(tick - start), a, vel, ch))
+    return sorted(notes, key=lambda n: (n.start, n.pitch))
