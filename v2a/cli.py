@@ -8,6 +8,7 @@ line on stderr and exit non-zero; set V2A_DEBUG=1 to see tracebacks of unexpecte
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from enum import Enum
@@ -16,6 +17,7 @@ from typing import Optional
 
 import typer
 
+from .evaluation.cli import eval_command
 from .training.cli import app as training_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -198,6 +200,18 @@ def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
     transformers_logging.disable_progress_bar()
     resolved = resolve_device(device)
     return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved))
+
+
+def _with_user_errors(command):
+    @functools.wraps(command)  # typer reads the wrapped signature
+    def wrapper(*args, **kwargs):
+        with _user_errors():
+            return command(*args, **kwargs)
+
+    return wrapper
+
+
+app.command("eval")(_with_user_errors(eval_command))
 
 
 @app.callback(invoke_without_command=True)

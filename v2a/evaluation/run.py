@@ -1,0 +1,656 @@
+"""One evaluation run: every number, for every system, on the same held-out set.
+
+    results = evaluate(library=".cache/library", model=None, out="runs/eval", clips=24, steps=16)
+
+Systems, side by side on each held-out clip (:mod:`v2a.evaluation.heldout`):
+
+``ground_truth``    the real recording the video was rendered from;
+``retrieval``       a TRAIN-split library clip of the prompted category placed at the events
+                    detected from the video's motion (:func:`visual_events`); a continuous
+                    sound (ambience) is looped over the whole clip instead;
+``model``           the pipeline prompted with the clip's first caption;
+``model_no_video``  the same, frames ignored (``use_video=False``);
+``model_no_text``   the same, no prompt (video only);
+``untrained``       the same pipeline with freshly initialised transformer and autoencoder,
+                    prompted like ``model``: what the numbers look like before learning.
+
+Metrics (each computed on the clips it makes sense for):
+
+* timing, on event clips: onset F1 at +-50 / +-100 ms and mean absolute offset of matched
+  onsets against the ground-truth visible events, also split by held-out style (PULSE) vs
+  the styles training saw; on silent static scenes: the fraction of time that is audible;
+* semantics: a judge (:class:`~v2a.evaluation.judge.LinearJudge` on aiSFX embeddings,
+  fitted on the library's train split; its own accuracy on the test split's real recordings
+  is reported) names each clip's category: accuracy overall and on clips showing the
+  source's picture (for ``model_no_text`` that is the no-prompt accuracy), KL(judge(ground
+  truth) || judge(system)) per clip, and how much a negative prompt naming the category
+  lowers its probability (video-only generation with vs without the negative prompt);
+* quality: Fréchet distance of aiSFX embeddings to the test split's real recordings (all
+  audio at 22,050 Hz through the same path), and the resynthesis error (multi-resolution
+  STFT distance) of the vocoder, of autoencoder + vocoder, and of Griffin-Lim from the same
+  mel as a baseline, on the held-out real recordings;
+* speed: seconds of compute per second of audio per system, and the run's peak memory.
+
+A spectrogram grid (reference vs each system, ground-truth events ticked) and the audio of
+those clips are written for a person to look at and listen to; ``results.json`` holds
+everything (per clip too) and ``table.txt`` the printed table.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import resource
+import time
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+
+logger = logging.getLogger(__name__)
+
+SYSTEMS = ("ground_truth", "retrieval", "model", "model_no_video", "model_no_text", "untrained")
+# generated only for the negative-prompt measurement: video-only with the caption as negative prompt
+NEGATIVE_SYSTEMS = ("model_negative", "untrained_no_text", "untrained_negative")
+GENERATED = ("model", "model_no_video", "model_no_text", "untrained", *NEGATIVE_SYSTEMS)
+SILENCE_THRESHOLD_DB = -50.0
+
+
+# ---------------------------------------------------------------------------------------------
+# the retrieval baseline
+
+
+def visual_events(frames: np.ndarray, times: np.ndarray, *, min_gap: float = 0.1) -> np.ndarray:
+    """Times (s) of visible events: peaks of the sudden change of motion between frames.
+
+    Uses the motion measurements of :func:`v2a.timing.frame_motion` (the features the model
+    sees): per grid cell the change of normal-flow velocity (relative to the median cell, so
+    camera motion cancels) from one frame to the next, weighted by the cell's motion energy,
+    plus the global brightness change. An impact (velocity reverses), a flash, the start of
+    a shake or a pulse all give a peak; smooth motion and camera drift do not. Peaks must
+    stand out from the clip's median by 6 median absolute deviations, reach 20 % of the
+    largest and 0.25 (on held-out renders this gave F1 0.84 at +-100 ms, and no event in 14
+    static scenes with distractors and camera shake). Each event is placed half a frame
+    before the frame that shows it (the sound started at most a frame earlier).
+    """
+    from ..timing import GRID, frame_motion
+    from .metrics import peak_pick
+
+    times = np.asarray(times, dtype=np.float64)
+    if len(frames) < 4:
+        return np.zeros(0)
+    g = GRID * GRID
+    m = frame_motion(frames)
+    energy, vx, vy, brightness = m[:, :g], m[:, g:2 * g], m[:, 2 * g:3 * g], m[:, -1]
+    # camera motion moves every cell alike: keep each cell's motion relative to the median cell
+    vx = vx - np.median(vx, axis=1, keepdims=True)
+    vy = vy - np.median(vy, axis=1, keepdims=True)
+    dv = np.abs(np.diff(vx, axis=0, prepend=vx[:1])) + np.abs(np.diff(vy, axis=0, prepend=vy[:1]))
+    strength = (dv * np.minimum(1.0, energy)).sum(1) + np.abs(brightness)
+    strength[:2] = 0.0  # the first frames have no motion history
+    frame_s = float(np.median(np.diff(times)))
+    w = max(1, int(round(min_gap / frame_s)))
+    base = float(np.median(strength))
+    mad = float(np.median(np.abs(strength - base))) + 1e-6
+    threshold = max(base + 6 * mad, 0.2 * float(strength.max()), 0.25)
+    peaks = [p for p in peak_pick(strength, w, w, 2 * w, w, 0.0, w) if strength[p] > threshold]
+    return np.maximum(0.0, times[peaks] - 0.5 * frame_s)
+
+
+def place_at_events(sound: np.ndarray, sample_rate: int, events: Sequence[float], duration: float, *,
+                    continuous: bool = False, fade: float = 0.005) -> np.ndarray:
+    """A soundtrack of ``duration`` s with ``sound`` starting so that its first onset is on each event.
+
+    Each copy is cut (with a ``fade`` s fade-out) where the next one starts. ``continuous``
+    loops the sound over the whole clip instead (ambience: no events to place it on).
+    """
+    from .metrics import detect_onsets
+
+    n = int(round(duration * sample_rate))
+    out = np.zeros(n, np.float32)
+    sound = np.asarray(sound, np.float32)
+    if sound.size == 0 or n == 0:
+        return out
+    if continuous:
+        return np.resize(sound, n).astype(np.float32)
+    onsets = detect_onsets(sound, sample_rate)
+    lead = int(round((onsets[0] if onsets.size else 0.0) * sample_rate))
+    starts = sorted(int(round(t * sample_rate)) - lead for t in events)
+    n_fade = max(1, int(fade * sample_rate))
+    for k, start in enumerate(starts):
+        end = min(n, start + sound.size, starts[k + 1] if k + 1 < len(starts) else n)
+        a = max(0, start)
+        if end <= a:
+            continue
+        piece = sound[a - start:end - start].copy()
+        if end < min(n, start + sound.size):  # cut short: fade out
+            m = min(n_fade, piece.size)
+            piece[-m:] *= np.linspace(1.0, 0.0, m, dtype=np.float32)
+        out[a:end] = piece
+    return out
+
+
+class RetrievalBaseline:
+    """Picks a train-split clip of the category (by a hash of the item id) and places it on the visual events."""
+
+    def __init__(self, library: str | Path, records: list[dict], max_seconds: float = 6.0):
+        self.library = Path(library)
+        self.train = [r for r in records if r.get("split") == "train"]
+        if not self.train:
+            raise ValueError("the library has no train split for the retrieval baseline")
+        self.max_seconds = max_seconds
+
+    def choose(self, category: str, kind: str | None, key: str) -> dict:
+        from ..data.splits import stable_hash
+
+        pool = ([r for r in self.train if r["category"] == category] or
+                [r for r in self.train if r.get("kind") == kind] or self.train)
+        return sorted(pool, key=lambda r: r["id"])[stable_hash(key) % len(pool)]
+
+    def __call__(self, frames, times, duration: float, category: str, kind: str | None, key: str,
+                 sample_rate: int) -> tuple[np.ndarray, dict]:
+        from ..data.library import load_clip
+
+        record = self.choose(category, kind, key)
+        sound = load_clip(self.library, record)[: int(self.max_seconds * sample_rate)]
+        sound = sound.mean(1) if sound.ndim == 2 else sound
+        events = visual_events(frames, times)
+        wave = place_at_events(sound, sample_rate, events, duration, continuous=kind == "ambience")
+        return wave, {"record": record["id"], "visual_events": [round(float(t), 4) for t in events]}
+
+
+# ---------------------------------------------------------------------------------------------
+# models
+
+
+def untrained_pipeline(pipe, seed: int = 0):
+    """``pipe`` with a freshly initialised transformer and autoencoder (the other parts shared)."""
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from ..pipeline import V2APipeline
+
+    state = torch.random.get_rng_state()
+    torch.manual_seed(seed)
+    try:
+        fresh = {}
+        for name in ("transformer", "autoencoder"):
+            m = getattr(pipe, name)
+            config = {k: v for k, v in dict(m.config).items() if not k.startswith("_")}
+            module = type(m)(**config).to(m.device)
+            fresh[name] = (module if m.dtype == module.dtype else module.to(m.dtype)).eval()
+    finally:
+        torch.random.set_rng_state(state)
+    other = V2APipeline(frame_encoder=pipe.frame_encoder, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer,
+                        transformer=fresh["transformer"],
+                        scheduler=FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config),
+                        autoencoder=fresh["autoencoder"], vocoder=pipe.vocoder)
+    other.set_progress_bar_config(disable=True)
+    return other
+
+
+# ---------------------------------------------------------------------------------------------
+# the judge
+
+
+def library_embeddings(library: Path, records: list[dict], embedding, cache_file: Path | None,
+                       max_seconds: float = 10.0, progress: bool = False) -> dict[str, np.ndarray]:
+    """aiSFX clip embeddings of library records, cached by id in an ``.npz``."""
+    from tqdm.auto import tqdm
+
+    from ..audio import DEFAULT_AUDIO
+    from ..data.library import load_clip
+
+    cached: dict[str, np.ndarray] = {}
+    if cache_file is not None and cache_file.is_file():
+        with np.load(cache_file) as data:
+            cached = dict(zip(data["ids"].tolist(), data["vectors"]))
+    def save():
+        cache_file.parent.mkdir(parents=True, exist_ok=True)
+        ids = sorted(cached)
+        tmp = cache_file.with_name(cache_file.stem + ".tmp.npz")
+        np.savez(tmp, ids=np.array(ids), vectors=np.stack([cached[i] for i in ids]))
+        tmp.replace(cache_file)
+
+    missing = [r for r in records if r["id"] not in cached]
+    for k, r in enumerate(tqdm(missing, desc="embedding library", disable=not progress)):
+        wav = load_clip(library, r)[: int(max_seconds * DEFAULT_AUDIO.sample_rate)]
+        cached[r["id"]] = embedding.embed_clip(wav, DEFAULT_AUDIO.sample_rate).astype(np.float32)
+        if cache_file is not None and (k + 1) % 200 == 0:  # an interrupted run keeps its work
+            save()
+    if missing and cache_file is not None:
+        save()
+    return {r["id"]: cached[r["id"]] for r in records}
+
+
+def fit_judge(library: Path, records: list[dict], embedding, cache_dir: Path | None, progress: bool = False):
+    """The judge fitted on the train split (cached), and its accuracy on the test split's recordings."""
+    import hashlib
+
+    from .judge import LinearJudge
+
+    train = [r for r in records if r.get("split") == "train"]
+    test = [r for r in records if r.get("split") == "test"]
+    cache_file = cache_dir / "library_embeddings.npz" if cache_dir else None
+    vectors = library_embeddings(library, train + test, embedding, cache_file, progress=progress)
+    digest = hashlib.sha1("\n".join(sorted(f"{r['id']}:{r['category']}" for r in train)).encode()).hexdigest()[:16]
+    judge_path = cache_dir / f"judge-{digest}.safetensors" if cache_dir else None
+    if judge_path is not None and judge_path.is_file():
+        judge = LinearJudge.load(judge_path)
+    else:
+        judge = LinearJudge.fit(np.stack([vectors[r["id"]] for r in train]), [r["category"] for r in train])
+        if judge_path is not None:
+            judge.save(judge_path)
+    known = [r for r in test if r["category"] in judge.labels]
+    accuracy = (judge.accuracy(np.stack([vectors[r["id"]] for r in known]), [r["category"] for r in known])
+                if known else float("nan"))
+    info = {"classes": len(judge.labels), "train_clips": len(train), "test_clips": len(known),
+            "test_accuracy": accuracy, "train_accuracy": judge.info.get("train_accuracy"),
+            "chance": 1.0 / max(1, len(judge.labels))}
+    return judge, info, np.stack([vectors[r["id"]] for r in test]) if test else np.zeros((0, judge.dim))
+
+
+# ---------------------------------------------------------------------------------------------
+# resynthesis
+
+
+def griffin_lim_from_log_mel(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
+    """Griffin-Lim waveform from a log-mel in the vocoder's format (the classic baseline)."""
+    import librosa
+
+    from ..audio import DEFAULT_AUDIO as A
+    from ..audio import _mel_filters
+
+    magnitude = np.exp(np.asarray(mel, dtype=np.float64).T)  # (n_mels, frames)
+    # least-squares inverse of the mel filters, clipped at 0 (librosa's NNLS is far slower)
+    inverse = np.linalg.pinv(_mel_filters(A).numpy().astype(np.float64))
+    linear = np.maximum(0.0, inverse @ magnitude)
+    wave = librosa.griffinlim(linear, n_iter=n_iter, hop_length=A.hop_length, win_length=A.win_length,
+                              n_fft=A.n_fft, center=True, random_state=0)
+    # librosa centres frame k on sample k*hop; the vocoder's mel (reflect padding of (n_fft-hop)/2,
+    # no centring) centres it on k*hop + n_fft/2 - (n_fft-hop)/2: delay by the difference
+    shift = A.n_fft // 2 - (A.n_fft - A.hop_length) // 2
+    return np.concatenate([np.zeros(shift), wave]).astype(np.float32)
+
+
+@torch.no_grad()
+def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: int) -> dict:
+    """MR-STFT distance to each real recording of: vocoder(mel), vocoder(AE(mel)), Griffin-Lim(mel)."""
+    from ..audio import log_mel
+    from .metrics import multi_resolution_stft_distance
+
+    hop = pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
+    rows: dict[str, list[dict]] = {"vocoder": [], "autoencoder_vocoder": [], "untrained_autoencoder_vocoder": [],
+                                   "griffin_lim": []}
+    for wave in waves:
+        n = max(hop, int(math.ceil(len(wave) / hop)) * hop)
+        x = np.pad(np.asarray(wave, np.float32), (0, n - len(wave)))
+        mel = log_mel(torch.from_numpy(x)).to(pipe.device)[None]  # (1, frames, 80)
+        voc = lambda m: pipe.vocoder(m.to(pipe.vocoder.dtype)).float()[0].cpu().numpy()  # noqa: E731
+        outputs = {
+            "vocoder": voc(mel),
+            "autoencoder_vocoder": voc(pipe.autoencoder(mel.to(pipe.autoencoder.dtype))),
+            "untrained_autoencoder_vocoder": voc(untrained.autoencoder(mel.to(untrained.autoencoder.dtype))),
+            "griffin_lim": griffin_lim_from_log_mel(mel[0].float().cpu().numpy()),
+        }
+        for name, y in outputs.items():
+            y = np.pad(y, (0, max(0, len(wave) - len(y))))[: len(wave)]
+            rows[name].append(multi_resolution_stft_distance(y, wave, sample_rate))
+    return {name: {k: float(np.mean([r[k] for r in rs])) for k in ("total", "spectral_convergence", "log_magnitude")}
+            | {"clips": len(rs)} for name, rs in rows.items() if rs}
+
+
+# ---------------------------------------------------------------------------------------------
+# the run
+
+
+def _peak_memory_mib() -> dict:
+    out = {"peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    if torch.cuda.is_available():
+        out["peak_cuda_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
+
+
+def _fit_length(wave: np.ndarray, n: int) -> np.ndarray:
+    wave = np.asarray(wave, np.float32).reshape(-1)
+    return np.pad(wave, (0, max(0, n - wave.size)))[:n]
+
+
+def _clean(value):
+    """JSON-safe: NaN/inf -> None, numpy scalars and arrays -> Python."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_clean(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _clean(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def _mean(values) -> float:
+    values = [v for v in values if v is not None and not (isinstance(v, float) and math.isnan(v))]
+    return float(np.mean(values)) if values else float("nan")
+
+
+def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, pipe=None, clips: int = 24,
+             steps: int = 16, guidance: float = 4.0, seed: int = 0, device: str = "cpu",
+             cache: str | Path | None = None, grid_clips: int = 4, max_seconds: float = 6.0,
+             real_clips: bool = True, resynthesis_clips: int = 12, progress: bool = True,
+             print_table: bool = True) -> dict:
+    """Runs the whole evaluation and writes ``out/results.json``, ``out/table.txt``, ``out/spectrograms.png``.
+
+    Args:
+        library: sound library folder (``manifest.jsonl`` with train and test splits).
+        out: results folder.
+        model: the pipeline to load (None = shipped default, ``"debug"``, or a folder), unless
+            ``pipe`` is given.
+        clips: rendered held-out clips (about 3/4 with events, 1/8 silent static, 1/8 ambience).
+        steps, guidance, seed: sampler settings; clip ``i`` uses noise seed ``seed * 100003 + i``
+            for every system, so systems differ only in their conditions.
+        cache: where the held-out set, library embeddings and judge are kept (default
+            ``out/cache``); reused across runs and models.
+        grid_clips: event clips in the spectrogram grid (plus one silent and one ambience scene).
+        max_seconds: longest library recording used (longer ones are cut).
+        real_clips: also run the model on the real videos shipped in packages.
+        resynthesis_clips: real recordings used for the resynthesis errors.
+    """
+    import soundfile as sf
+    from tqdm.auto import tqdm
+
+    from ..audio import DEFAULT_AUDIO, log_mel
+    from ..data.library import load_clip, read_manifest
+    from ..presets import load_pipeline
+    from ..video import decode_video
+    from .embedding import AisfxEmbedding
+    from .heldout import build_heldout
+    from .metrics import (aggregate_onset_scores, detect_onsets, frechet_distance, kl_divergence, onset_f1,
+                          sound_rate_in_silence)
+
+    started = time.perf_counter()
+    library, out = Path(library), Path(out)
+    cache = Path(cache) if cache is not None else out / "cache"
+    out.mkdir(parents=True, exist_ok=True)
+    sr = DEFAULT_AUDIO.sample_rate
+    records = read_manifest(library)
+    by_id = {r["id"]: r for r in records}
+
+    # 1. the held-out set, the judge and the reference embeddings
+    items = build_heldout(library, cache / "heldout", clips, max_seconds=max_seconds, real=real_clips,
+                          progress=progress)
+    rendered = [it for it in items if it["scene"] != "real"]
+    real = [it for it in items if it["scene"] == "real"]
+    embedding = AisfxEmbedding(device=device if device != "auto" else "cpu")
+    judge, judge_info, reference_embeddings = fit_judge(library, records, embedding, cache, progress=progress)
+
+    # 2. the systems
+    model_name = "given pipeline" if pipe is not None else (str(model) if model else "default (weights/)")
+    if pipe is None:
+        pipe = load_pipeline(model, device=device)
+    pipe.set_progress_bar_config(disable=True)
+    untrained = untrained_pipeline(pipe, seed=seed + 1)
+    retrieval = RetrievalBaseline(library, records, max_seconds=max_seconds)
+    torch.manual_seed(seed)
+
+    def systems_for(item):
+        caption = item["captions"][0] if item["captions"] else None
+        calls = {"model": (pipe, dict(prompt=caption)), "model_no_video": (pipe, dict(prompt=caption, use_video=False)),
+                 "model_no_text": (pipe, dict(prompt=None)), "untrained": (untrained, dict(prompt=caption))}
+        if item["scene"] != "silent" and caption:
+            calls.update({"model_negative": (pipe, dict(prompt=None, negative_prompt=caption)),
+                          "untrained_no_text": (untrained, dict(prompt=None)),
+                          "untrained_negative": (untrained, dict(prompt=None, negative_prompt=caption))})
+        return calls
+
+    # every finished clip is stored, so an interrupted run resumes where it stopped
+    run_key = json.dumps({"model": model_name, "steps": steps, "guidance": guidance, "seed": seed,
+                          "max_seconds": max_seconds, "judge": judge.labels}, sort_keys=True)
+    done_dir = out / "clips"
+    done_dir.mkdir(exist_ok=True)
+    (out / "audio").mkdir(exist_ok=True)
+    want_grid = [it["id"] for it in [it for it in rendered if it["scene"] == "events"][:grid_clips]
+                 + [it for it in rendered if it["scene"] == "silent"][:1]
+                 + [it for it in rendered if it["scene"] == "ambience"][:1]]
+    warmed = False
+    per_clip, grid_rows, grid_events = [], [], []
+    for i, item in enumerate(tqdm(rendered, desc="evaluating", disable=not progress)):
+        done = done_dir / f"{item['id']}.json"
+        if done.is_file():
+            row = json.loads(done.read_text())
+            if row.get("run_key") == run_key and (item["id"] not in want_grid or all(
+                    (out / "audio" / f"{item['id']}.{name}.wav").is_file() for name in SYSTEMS)):
+                per_clip.append(row)
+                continue
+        clip = decode_video(item["path"])
+        if not warmed:  # first-call costs are not generation speed
+            pipe(clip, prompt="warm up", num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+            warmed = True
+        n = int(round(clip.duration * sr))
+        gt, gt_rate = sf.read(item["audio"], dtype="float32")
+        if gt_rate != sr:
+            raise ValueError(f"{item['audio']}: {gt_rate} Hz, expected {sr}")
+        waves = {"ground_truth": _fit_length(gt, n)}
+        wave, info = retrieval(clip.frames, clip.times, clip.duration, item["category"], item["kind"], item["id"], sr)
+        waves["retrieval"] = wave
+        timing = {}
+        for name, (p, kwargs) in systems_for(item).items():
+            generator = torch.Generator().manual_seed(seed * 100003 + i)
+            t0 = time.perf_counter()
+            result = p(clip, num_inference_steps=steps, guidance_scale=guidance, generator=generator, **kwargs)
+            timing[name] = time.perf_counter() - t0
+            waves[name] = _fit_length(result.waveforms[0], n)
+        row = {"id": item["id"], "scene": item["scene"], "style": item["style"], "category": item["category"],
+               "heldout_style": item["heldout_style"], "picture": bool(item["picture"]),
+               "events": item["event_times"], "duration": clip.duration, "retrieval": info, "timing": timing,
+               "run_key": run_key, "systems": {}}
+        p_gt = None
+        for name, wave in waves.items():
+            s = {"onsets": [round(float(t), 4) for t in detect_onsets(wave, sr)]}
+            if item["scene"] == "events":
+                s["onset_50"] = onset_f1(s["onsets"], item["event_times"], 0.05)
+                s["onset_100"] = onset_f1(s["onsets"], item["event_times"], 0.1)
+            if item["scene"] in ("silent", "ambience"):
+                s["sound_rate"] = sound_rate_in_silence(wave, sr, threshold_db=SILENCE_THRESHOLD_DB)
+            if item["scene"] != "silent":
+                e = embedding.embed_clip(wave, sr)
+                probs = judge.predict_proba(e)
+                s["embedding"] = [float(v) for v in e]
+                s["judge"] = judge.labels[int(np.argmax(probs))]
+                if item["category"] in judge.labels:
+                    s["p_category"] = float(probs[judge.label_index(item["category"])])
+                    s["correct"] = s["judge"] == item["category"]
+                if name == "ground_truth":
+                    p_gt = probs
+                s["kl"] = kl_divergence(p_gt, probs) if p_gt is not None else float("nan")
+            row["systems"][name] = s
+        if item["id"] in want_grid:
+            for name in SYSTEMS:
+                sf.write(out / "audio" / f"{item['id']}.{name}.wav", waves[name], sr)
+        row = _clean(row)
+        tmp = done.with_suffix(".tmp")
+        tmp.write_text(json.dumps(row) + "\n")
+        tmp.replace(done)
+        per_clip.append(row)
+
+    seconds = {name: sum(r["timing"].get(name, 0.0) for r in per_clip) for name in GENERATED}
+    audio_seconds = {name: sum(r["duration"] for r in per_clip if name in r["timing"]) for name in GENERATED}
+    for row in per_clip:
+        if row["id"] in want_grid:
+            item = next(it for it in rendered if it["id"] == row["id"])
+            mels = [log_mel(torch.from_numpy(sf.read(out / "audio" / f"{row['id']}.{name}.wav",
+                                                      dtype="float32")[0])).numpy() for name in SYSTEMS]
+            labels = [f"reference: {item['category']} ({item['style']})", *SYSTEMS[1:]]
+            grid_rows.append(list(zip(labels, mels)))
+            grid_events.append(np.asarray(item["event_times"]))
+
+    # 3. real videos shipped in packages: speed and a look (no ground truth events)
+    real_rows = []
+    for k, item in enumerate(real):
+        try:
+            clip = decode_video(item["path"])
+        except Exception as err:  # noqa: BLE001 - a missing optional clip must not stop the run
+            logger.warning("skipping %s: %s", item["path"], err)
+            continue
+        generator = torch.Generator().manual_seed(seed * 100003 + 99991 + k)
+        t0 = time.perf_counter()
+        wave = pipe(clip, prompt=None, num_inference_steps=steps, guidance_scale=guidance,
+                    generator=generator).waveforms[0]
+        dt = time.perf_counter() - t0
+        probs = judge.predict_proba(embedding.embed_clip(wave, sr))
+        top = np.argsort(probs)[::-1][:3]
+        real_rows.append({"id": item["id"], "duration": clip.duration, "seconds": dt,
+                          "seconds_per_second": dt / clip.duration,
+                          "judge_top3": [[judge.labels[j], float(probs[j])] for j in top],
+                          "onsets": [round(float(t), 3) for t in detect_onsets(wave, sr)],
+                          "visual_events": [round(float(t), 3) for t in visual_events(clip.frames, clip.times)]})
+        sf.write(out / "audio" / f"{item['id']}.model.wav", wave, sr)
+        grid_rows.append([(f"model, no prompt: {item['id']}", log_mel(torch.from_numpy(wave)).numpy())])
+        grid_events.append(None)
+
+    # 4. aggregate
+    events = [r for r in per_clip if r["scene"] == "events"]
+    silent = [r for r in per_clip if r["scene"] == "silent"]
+    ambience = [r for r in per_clip if r["scene"] == "ambience"]
+    sounding = [r for r in per_clip if r["scene"] != "silent"]
+    systems = {}
+    for name in SYSTEMS:
+        agg = lambda rows, key: aggregate_onset_scores([r["systems"][name][key] for r in rows])  # noqa: E731
+        s50, s100 = agg(events, "onset_50"), agg(events, "onset_100")
+        held = [r for r in events if r["heldout_style"]]
+        seen = [r for r in events if not r["heldout_style"]]
+        judged = [r for r in sounding if "correct" in r["systems"][name]]
+        emb = [np.asarray(r["systems"][name]["embedding"]) for r in sounding]
+        systems[name] = {
+            "onset_f1_50ms": s50["f1"], "onset_f1_100ms": s100["f1"],
+            "precision_100ms": s100["precision"], "recall_100ms": s100["recall"],
+            "mean_abs_offset_ms": s100["mean_abs_offset"] * 1000.0,
+            "onset_f1_100ms_heldout_style": agg(held, "onset_100")["f1"] if held else float("nan"),
+            "onset_f1_100ms_seen_styles": agg(seen, "onset_100")["f1"] if seen else float("nan"),
+            "sound_rate_static": _mean(r["systems"][name]["sound_rate"] for r in silent),
+            "sound_rate_ambience": _mean(r["systems"][name]["sound_rate"] for r in ambience),
+            "judge_accuracy": _mean(float(r["systems"][name]["correct"]) for r in judged),
+            "judge_accuracy_pictured": _mean(float(r["systems"][name]["correct"]) for r in judged if r["picture"]),
+            "kl_to_ground_truth": _mean(r["systems"][name]["kl"] for r in sounding),
+            "frechet_distance": (frechet_distance(np.stack(emb), reference_embeddings)
+                                 if len(emb) >= 2 and len(reference_embeddings) >= 2 else float("nan")),
+            "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds.get(name) else float("nan"),
+        }
+
+    def negative_drop(plain: str, negative: str) -> dict:
+        rows = [r for r in sounding if negative in r["systems"] and "p_category" in r["systems"][negative]]
+        before = [r["systems"][plain]["p_category"] for r in rows]
+        after = [r["systems"][negative]["p_category"] for r in rows]
+        return {"p_without": _mean(before), "p_with": _mean(after),
+                "drop": _mean(np.subtract(before, after)) if rows else float("nan"),
+                "relative_drop": (1 - _mean(after) / _mean(before)) if rows and _mean(before) > 0 else float("nan"),
+                "clips": len(rows)}
+
+    negative = {"model": negative_drop("model_no_text", "model_negative"),
+                "untrained": negative_drop("untrained_no_text", "untrained_negative")}
+    recordings = [load_clip(library, by_id[it["record"]])[: int(max_seconds * sr)]
+                  for it in rendered if it["scene"] != "silent" and it["record"] in by_id][:resynthesis_clips]
+    resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, untrained, sr)
+    speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],
+                    "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds[name] else float("nan")}
+             for name in GENERATED}
+    separation = {}
+    for key, margin in (("onset_f1_100ms", 0.1), ("sound_rate_static", 0.1), ("judge_accuracy", 0.1),
+                        ("kl_to_ground_truth", 0.1), ("frechet_distance", None)):
+        g, u = systems["ground_truth"][key], systems["untrained"][key]
+        gap = abs(g - u) if not (math.isnan(g) or math.isnan(u)) else float("nan")
+        separates = (gap >= margin) if margin is not None else (u > 1.25 * g)
+        separation[key] = {"ground_truth": g, "untrained": u, "separates": bool(separates) if gap == gap else None}
+
+    if grid_rows:
+        from .pictures import spectrogram_grid
+
+        spectrogram_grid(grid_rows, out / "spectrograms.png", DEFAULT_AUDIO.mel_rate, events=grid_events)
+
+    config = {"model": model_name, "steps": steps,
+              "guidance": guidance, "seed": seed, "device": str(pipe.device), "clips": len(rendered),
+              "torch_threads": torch.get_num_threads(), "library": str(library), "max_seconds": max_seconds,
+              "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters())}
+    heldout = {"events": len(events), "heldout_style": sum(r["heldout_style"] for r in events),
+               "silent_static": len(silent), "ambience": len(ambience), "real": len(real_rows),
+               "pictured": sum(r["picture"] for r in sounding),
+               "ground_truth_events": sum(len(r["events"]) for r in events),
+               "styles": {s: sum(r["style"] == s for r in events) for s in sorted({r["style"] for r in events})}}
+    per_clip = [dict(row, systems={name: {k: v for k, v in s.items() if k != "embedding"}
+                                      for name, s in row["systems"].items()}) for row in per_clip]
+    results = {"config": config, "heldout": heldout, "judge": judge_info, "systems": systems,
+               "negative_prompt": negative, "resynthesis": resynthesis, "speed": speed,
+               "real_clips": real_rows, "separation": separation,
+               "memory": _peak_memory_mib(), "wall_seconds": time.perf_counter() - started, "clips": per_clip}
+    results = _clean(results)
+    (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    table = format_table(results)
+    (out / "table.txt").write_text(table + "\n")
+    if print_table:
+        print(table)
+    return results
+
+
+# ---------------------------------------------------------------------------------------------
+# the table
+
+
+def _fmt(value, spec: str = ".2f") -> str:
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+COLUMNS = (  # key, header, format
+    ("onset_f1_50ms", "F1@50", ".2f"), ("onset_f1_100ms", "F1@100", ".2f"), ("mean_abs_offset_ms", "off ms", ".0f"),
+    ("onset_f1_100ms_heldout_style", "F1 pulse", ".2f"), ("onset_f1_100ms_seen_styles", "F1 seen", ".2f"),
+    ("sound_rate_static", "static", ".2f"), ("judge_accuracy", "judge", ".2f"),
+    ("judge_accuracy_pictured", "judge pic", ".2f"), ("kl_to_ground_truth", "KL", ".2f"),
+    ("frechet_distance", "FD", ".1f"), ("seconds_per_second", "s/s", ".2f"),
+)
+
+
+def format_table(results: dict) -> str:
+    """The readable summary of ``results`` (as returned by :func:`evaluate` or read from its JSON)."""
+    c, h, j = results["config"], results["heldout"], results["judge"]
+    lines = [f"v2a eval: model {c['model']}, {c['steps']} steps, guidance {c['guidance']}, seed {c['seed']}, "
+             f"device {c['device']}, {c['torch_threads']} threads",
+             f"held-out set: {h['events']} event clips ({h['heldout_style']} in the held-out PULSE style, "
+             f"{h['ground_truth_events']} events), {h['silent_static']} silent static, {h['ambience']} ambience, "
+             f"{h['pictured']} showing the source's picture, {h['real']} real videos", ""]
+    width = max(len(n) for n in results["systems"]) + 2
+    lines.append(f"{'system':<{width}}" + "".join(f"{hdr:>10}" for _, hdr, _ in COLUMNS))
+    for name, m in results["systems"].items():
+        lines.append(f"{name:<{width}}" + "".join(f"{_fmt(m.get(k), f):>10}" for k, _, f in COLUMNS))
+    lines += ["",
+              "F1@50/F1@100: onset F1 vs the visible events within +-50/100 ms (event clips); off ms: mean |offset|",
+              "of matched onsets; F1 pulse/seen: held-out style vs training styles; static: audible fraction of",
+              "silent static scenes (lower is better); judge: judge names the prompted category (model_no_text:",
+              "no prompt); judge pic: on clips showing the source; KL: judge(ground truth) || judge(system);",
+              "FD: Frechet distance of aiSFX embeddings to the test split's real recordings; s/s: compute",
+              "seconds per second of audio.", ""]
+    lines.append(f"judge: linear probe on aiSFX embeddings, {j['classes']} categories from {j['train_clips']} train "
+                 f"clips; accuracy on {j['test_clips']} test-split real recordings {_fmt(j['test_accuracy'])} "
+                 f"(chance {_fmt(j['chance'], '.3f')})")
+    for name, n in results["negative_prompt"].items():
+        lines.append(f"negative prompt naming the category ({name}, video only): p(category) "
+                     f"{_fmt(n['p_without'], '.3f')} -> {_fmt(n['p_with'], '.3f')}, drop {_fmt(n['drop'], '.3f')} "
+                     f"({n['clips']} clips)")
+    r = results["resynthesis"]
+    lines.append("resynthesis MR-STFT distance (lower is better): " + ", ".join(
+        f"{k} {_fmt(v['total'])}" for k, v in r.items()))
+    for row in results["real_clips"]:
+        lines.append(f"real video {row['id']} ({row['duration']:.1f} s, no prompt): "
+                     f"{row['seconds_per_second']:.2f} s/s, judge hears "
+                     + ", ".join(f"{lab} {p:.2f}" for lab, p in row["judge_top3"]))
+    sep = results["separation"]
+    lines.append("ground truth vs untrained: " + ", ".join(
+        f"{k} {_fmt(v['ground_truth'])}/{_fmt(v['untrained'])}"
+        f"{' (does NOT separate)' if v['separates'] is False else ''}"
+        for k, v in sep.items()))
+    mem = results["memory"]
+    lines.append(f"peak memory {mem['peak_rss_mib']:.0f} MiB RSS" +
+                 (f", {mem['peak_cuda_mib']:.0f} MiB CUDA" if mem.get("peak_cuda_mib") is not None else "") +
+                 f"; wall time {results['wall_seconds']:.0f} s")
+    return "\n".join(lines)
