@@ -1,7 +1,7 @@
 """Convert the aiSFX sound-effect embedding (PyPI ``aisfx``, CC-BY-4.0) to safetensors, once.
 
     pip install --no-deps aisfx          # it pins old librosa/numpy: never let it install deps
-    python scripts/convert_aisfx.py      # writes v2a/evaluation/models/aisfx.safetensors + aisfx.json
+    python scripts/convert_aisfx.py      # writes ~/.cache/v2a/eval/aisfx.safetensors + aisfx.json
 
 The package stores ``(state_dict, ds_dict)`` pickled with ``torch.save`` in
 ``aisfx/models/checkpoint.pth``; ``ds_dict`` holds numpy integers, so it is read here with
@@ -69,7 +69,7 @@ def test_signals(sr: int = E.SAMPLE_RATE) -> dict[str, np.ndarray]:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--out", type=Path, default=REPO / "v2a" / "evaluation" / "models" / E.WEIGHTS_NAME)
+    ap.add_argument("--out", type=Path, default=E.default_weights_path())
     ap.add_argument("--dtype", choices=["float16", "float32"], default="float16")
     args = ap.parse_args()
     torch.manual_seed(0)

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -42,6 +41,7 @@ import numpy as np
 import torch
 
 from ..audio import DEFAULT_AUDIO, AudioSettings, log_mel
+from ..cache import cache_root
 from ..timing import timing_features
 
 logger = logging.getLogger(__name__)
@@ -52,7 +52,7 @@ TextFeatureFn = Callable[[list[str]], np.ndarray]  # captions -> (N, D)
 
 
 def default_feature_dir() -> Path:
-    return Path(os.environ.get("V2A_CACHE", Path.home() / ".cache" / "v2a")) / "features"
+    return cache_root() / "features"
 
 
 @dataclass

@@ -27,7 +27,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import subprocess
 from collections import defaultdict
@@ -37,6 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..audio import DEFAULT_AUDIO
+from ..cache import cache_root
 from ..errors import V2AError
 from .processing import ProcessingSettings, decode_audio_bytes, mel_fingerprint, near_duplicates, prepare_clips
 from .sources import DEFAULT_SOURCES, SOURCES, RawSound, SourceSpec, folder_source
@@ -49,7 +49,7 @@ DEDUPE_THRESHOLD = 0.97  # cosine similarity of mel fingerprints; see processing
 
 
 def default_cache_dir() -> Path:
-    return Path(os.environ.get("V2A_CACHE", Path.home() / ".cache" / "v2a")) / "data"
+    return cache_root() / "data"
 
 
 # ---------------------------------------------------------------------------------------------

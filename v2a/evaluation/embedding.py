@@ -9,8 +9,8 @@ nine professional sound-effect libraries. Its output is a 512-d embedding of a 1
 (~2.3 s) block of a 96-band log-mel spectrogram of 44.1 kHz audio.
 
 The package ships the weights as a pickled ``torch.save`` tuple (``models/checkpoint.pth``).
-``scripts/convert_aisfx.py`` converts them once to ``v2a/evaluation/models/aisfx.safetensors`` plus
-``v2a/evaluation/models/aisfx.json`` and checks this module against the original code; here the
+``scripts/convert_aisfx.py`` converts them once to ``aisfx.safetensors`` plus ``aisfx.json`` in the cache
+folder (``$V2A_CACHE/eval``, default ``~/.cache/v2a/eval``) and checks this module against the original code; here the
 weights are read from safetensors only, never unpickled. The package's classification
 heads are not kept (their class names are not shipped).
 
@@ -50,8 +50,10 @@ CONFIG_NAME = "aisfx.json"
 
 
 def default_weights_path() -> Path:
-    """``v2a/evaluation/models/aisfx.safetensors`` (kept apart from the pipeline in ``weights/``)."""
-    return Path(__file__).resolve().parent / "models" / WEIGHTS_NAME
+    """``<cache>/eval/aisfx.safetensors``: converted from the aisfx package, not kept in git."""
+    from ..cache import cache_root
+
+    return cache_root() / "eval" / WEIGHTS_NAME
 
 
 # --------------------------------------------------------------------------------------
@@ -200,5 +202,5 @@ class AisfxEmbedding:
 
 @functools.lru_cache(maxsize=1)
 def default_embedding() -> AisfxEmbedding:
-    """A shared instance loaded from the shipped weights."""
+    """A shared instance loaded from the converted weights."""
     return AisfxEmbedding()
