@@ -17,8 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .errors import V2AError
-from .mux import AUDIO_EXTENSIONS, mux_soundtrack, write_audio
+from .mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .presets import load_pipeline
 from .video import VideoClip, decode_video
 
@@ -85,17 +84,6 @@ def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, 
                           keep_original_audio=keep_original_audio, overwrite=overwrite)
 
 
-def check_output(output_path: Path, overwrite: bool) -> None:
-    """Fails early, before any generation, if the output could not be written."""
-    if output_path.exists() and not overwrite:
-        raise V2AError(f"{output_path}: already exists (use --overwrite to replace it)")
-    folder = output_path.parent
-    if not folder.is_dir():
-        raise V2AError(f"{folder}: output folder does not exist")
-    if not os.access(folder, os.W_OK):
-        raise V2AError(f"{folder}: output folder is not writable")
-
-
 def add_sound(
     video_path: str | os.PathLike,
     output_path: str | os.PathLike | None = None,
@@ -118,9 +106,7 @@ def add_sound(
     """
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
-    if output_path.resolve() == video_path.resolve():
-        raise V2AError(f"{output_path}: output would overwrite the input")
-    check_output(output_path, overwrite)
+    check_output(output_path, overwrite, source=video_path)  # fail before the slow generation
     waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
                               guidance=guidance, pipeline=pipeline)
     return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,

@@ -100,12 +100,11 @@ def add_sound(
             probe_video(input)  # a bad input fails before the slow model load
             jobs = None
         if jobs is None:
-            from .api import check_output, default_output_path
+            from .api import default_output_path
+            from .mux import check_output
 
             target = output if output is not None else default_output_path(input)
-            if target.resolve() == input.resolve():
-                raise V2AError(f"{target}: output would overwrite the input")
-            check_output(target, overwrite)  # before loading the model: fail fast
+            check_output(target, overwrite, source=input)  # before loading the model: fail fast
         from .presets import resolve_device
 
         resolve_device(device)  # an unknown device fails before the slow model load

@@ -24,15 +24,29 @@ AUDIO_EXTENSIONS = {".wav": "WAV", ".flac": "FLAC"}
 _AUDIO_CODEC_BY_EXTENSION = {".webm": "libopus", ".ogv": "libopus", ".avi": "libmp3lame"}
 
 
-@contextlib.contextmanager
-def atomic_output(target: Path, overwrite: bool):
-    """Yields a temporary path beside ``target``; renames it onto ``target`` if the block succeeds."""
+def check_output(target: Path, overwrite: bool, source: Path | None = None) -> None:
+    """Raises a one-line V2AError if ``target`` may not or cannot be written.
+
+    Called before any slow work (model loading, generation) and again by ``atomic_output``.
+    """
     target = Path(target)
+    if source is not None and target.resolve() == Path(source).resolve():
+        raise V2AError(f"{target}: output would overwrite the input")
     if target.exists() and not overwrite:
         raise V2AError(f"{target}: already exists (use --overwrite to replace it)")
-    folder = target.parent if str(target.parent) else Path(".")
+    folder = target.parent
     if not folder.is_dir():
         raise V2AError(f"{folder}: output folder does not exist")
+    if not os.access(folder, os.W_OK):
+        raise V2AError(f"{folder}: cannot write here (permission denied)")
+
+
+@contextlib.contextmanager
+def atomic_output(target: Path, overwrite: bool, source: Path | None = None):
+    """Yields a temporary path beside ``target``; renames it onto ``target`` if the block succeeds."""
+    target = Path(target)
+    check_output(target, overwrite, source)
+    folder = target.parent
     try:
         handle, tmp_name = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".part{target.suffix}", dir=folder)
     except OSError as err:
@@ -100,10 +114,8 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
     from .audio import resample
 
     video_path, output_path = Path(video_path), Path(output_path)
-    if output_path.resolve() == video_path.resolve():
-        raise V2AError(f"{output_path}: refusing to write over the input video")
     codec_name = _AUDIO_CODEC_BY_EXTENSION.get(output_path.suffix.lower(), "aac")
-    with atomic_output(output_path, overwrite) as tmp, open_container(video_path) as source:
+    with atomic_output(output_path, overwrite, source=video_path) as tmp, open_container(video_path) as source:
         video_in = [s for s in source.streams.video]
         if not video_in:
             raise V2AError(f"{video_path}: has no video stream")

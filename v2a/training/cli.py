@@ -31,9 +31,13 @@ def _settings(run: Path, steps: int, batch_size: int, lr: float, seed: int, mixe
 
 
 def _vocoder():
-    from ..presets import load_pipeline
+    """The shipped vocoder alone (stored as float16, trained and run in float32)."""
+    import torch
+    from transformers import SpeechT5HifiGan
 
-    return load_pipeline().vocoder
+    from ..presets import default_weights_dir
+
+    return SpeechT5HifiGan.from_pretrained(str(default_weights_dir() / "vocoder"), dtype=torch.float32)
 
 
 @app.command()

@@ -13,7 +13,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
+from ..audio import log_mel
 from ..data.cache import iter_feature_cache
+from ..pipeline import _cat_conditions
 
 SAMPLES = 4
 STEPS = 16
@@ -44,14 +46,10 @@ def transformer_validator(features: Path, pipe):
                     as_tensor(arrays["frame_features"]), as_tensor(arrays["frame_labels"]),
                     as_tensor(arrays["frame_times"]), as_tensor(arrays["motion"]), k, 1)
                 uncond = model.prepare_conditions(None, None, None, None, None, None, k, 1)
-                from ..pipeline import _cat_conditions
-
                 latents = pipe.denoise(_cat_conditions(cond, uncond), [k], torch.Generator().manual_seed(i), STEPS, GUIDANCE)
                 duration = k / pipe.audio_settings.latent_rate
                 wave = pipe.decode(latents, [k], [duration]).waveforms[0]
                 sf.write(folder / f"sample{i}_{meta.get('category', '')}.wav", wave, pipe.audio_settings.sample_rate)
-                from ..audio import log_mel
-
                 generated = log_mel(torch.from_numpy(wave)).numpy()
                 rows.append([(f"generated: {meta['captions'][0]}", generated),
                              ("reference", arrays["mel"].astype(np.float32))])
