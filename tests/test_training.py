@@ -128,3 +128,31 @@ def test_vocoder_fine_tuning_runs_and_resumes(library, tmp_path, debug_pipe):
     assert latest_checkpoint(run).name == "step-3"
     assert (run / "model" / "model.safetensors").is_file()
     assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val")))
+
+
+def test_warm_start_copies_matching_weights_and_leaves_new_shapes_fresh(debug_pipe):
+    from v2a.training.transformer import warm_start
+    from v2a.transformer import SoundTransformer
+
+    previous = debug_pipe.transformer
+    config = dict(previous.config)
+    config = {k: v for k, v in config.items() if not k.startswith("_")}
+    model = SoundTransformer(**{**config, "latent_channels": previous.config.latent_channels * 2})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    fresh = warm_start(model, previous)
+    after, old = model.state_dict(), previous.state_dict()
+    assert fresh and all(after[k].shape != old[k].shape for k in fresh if k in old)
+    copied = [k for k in after if k not in fresh]
+    assert copied and all(torch.equal(after[k], old[k]) for k in copied)
+    assert all(torch.equal(after[k], before[k]) for k in fresh)
+
+
+def test_edge_loss_punishes_blur_more_than_a_level_shift():
+    from v2a.training.autoencoder import edge_loss
+
+    mel = torch.zeros(1, 32, 80)
+    mel[:, ::4, ::5] = 4.0  # sharp onsets and harmonics
+    blurred = torch.nn.functional.avg_pool2d(mel[None], 3, 1, 1)[0]
+    shifted = mel + 1.0
+    assert edge_loss(shifted, mel) < 1e-6
+    assert edge_loss(blurred, mel) > 0.5

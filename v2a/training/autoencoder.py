@@ -1,7 +1,10 @@
 """Training the mel autoencoder on the sound library.
 
-Random crops of real recordings' log-mels; loss = L1 reconstruction + a small penalty on the
-latent's size. Gaussian noise is added to the latent in training so the decoder tolerates the
+Random crops of real recordings' log-mels; loss = L1 reconstruction, plus L1 on the mel's
+differences along time and frequency (an L1 alone lets the decoder blur onsets and
+harmonics, which the vocoder then renders as noise: the judge named only 7.5 % of
+autoencoded test recordings correctly against 40 % for the true mels), plus a small
+penalty on the latent's size. Gaussian noise is added to the latent in training so the decoder tolerates the
 small errors a diffusion model leaves. After training, per-channel latent statistics over the
 train split are stored in the model so the transformer sees unit-variance latents.
 """
@@ -24,6 +27,14 @@ logger = logging.getLogger(__name__)
 
 LATENT_NOISE = 0.1
 LATENT_PENALTY = 1e-3
+EDGE_WEIGHT = 1.0  # weight of the time- and frequency-difference L1 terms
+
+
+def edge_loss(decoded: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
+    """L1 between the (B, T, n_mels) spectrograms' differences along time and along frequency."""
+    time = F.l1_loss(decoded.diff(dim=1), mel.diff(dim=1))
+    frequency = F.l1_loss(decoded.diff(dim=2), mel.diff(dim=2))
+    return time + frequency
 
 
 def library_mels(library: Path, split: str, limit: int | None = None) -> list[np.ndarray]:
@@ -61,8 +72,10 @@ def autoencoder_loss(model: MelAutoencoder, batch: dict) -> tuple[torch.Tensor, 
     z = model.encode(mel)
     decoded = model.decode(z + LATENT_NOISE * torch.randn_like(z))
     recon = F.l1_loss(decoded, mel)
+    edges = edge_loss(decoded, mel)
     penalty = z.pow(2).mean()
-    return recon + LATENT_PENALTY * penalty, {"recon": recon.item(), "latent_rms": penalty.sqrt().item()}
+    return recon + EDGE_WEIGHT * edges + LATENT_PENALTY * penalty, {"recon": recon.item(), "edges": edges.item(),
+                                                                     "latent_rms": penalty.sqrt().item()}
 
 
 @torch.no_grad()

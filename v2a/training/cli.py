@@ -89,6 +89,7 @@ def transformer(
     heads: int = typer.Option(4), seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(2000), warmup: int = typer.Option(300),
     model: Optional[str] = typer.Option(None, help="Pipeline whose encoders made the features (default: shipped)."),
+    init: Optional[Path] = typer.Option(None, help="Transformer folder to warm-start from (weights whose shapes match)."),
     quiet: bool = typer.Option(False),
 ):
     """Train the diffusion transformer with flow matching."""
@@ -106,7 +107,7 @@ def transformer(
                   frame_token_rate=pipe.transformer.config.frame_token_rate)
     pipe.autoencoder = ae
     train_transformer(features, ae, settings, config, crop_seconds=crop_seconds,
-                      validate=transformer_validator(features, pipe))
+                      validate=transformer_validator(features, pipe), init=init)
     (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder)}))
 
 

@@ -161,6 +161,21 @@ def flow_matching_loss(model: SoundTransformer, batch: dict) -> tuple[torch.Tens
     return loss, {}
 
 
+def warm_start(model: SoundTransformer, previous: SoundTransformer) -> list[str]:
+    """Copies every weight of ``previous`` whose name and shape match into ``model``.
+
+    Lets a new run start from an earlier transformer even when the autoencoder changed (the
+    latent projections then differ in shape and start fresh, while the text, video and timing
+    paths keep what they learned). Returns the names that were not copied.
+    """
+    mine, theirs = model.state_dict(), previous.state_dict()
+    copied = {k: v for k, v in theirs.items() if k in mine and mine[k].shape == v.shape}
+    model.load_state_dict(copied, strict=False)
+    fresh = sorted(set(mine) - set(copied))
+    logger.info("warm start: %d tensors copied, %d fresh (%s)", len(copied), len(fresh), ", ".join(fresh[:8]))
+    return fresh
+
+
 def train_transformer(features: Path, autoencoder, settings: TrainSettings, config: dict, crop_seconds: float = 4.0,
                       dropout: DropoutSettings = DropoutSettings(), validate=None, init: Path | None = None) -> SoundTransformer:
     """Trains (or resumes) a transformer run; writes the EMA model to ``run_dir/model``."""
@@ -168,7 +183,9 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
 
     audio = AudioSettings(latent_downsample=autoencoder.config.downsample)
     train_examples = load_examples(features, "train", autoencoder)
-    model = SoundTransformer.from_pretrained(str(init)) if init else SoundTransformer(**config)
+    model = SoundTransformer(**config)
+    if init:
+        warm_start(model, SoundTransformer.from_pretrained(str(init)))
     crop = int(round(crop_seconds * audio.latent_rate))
     model, ema = train(settings, model,
                        lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed),
