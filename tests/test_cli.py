@@ -29,6 +29,23 @@ def test_help_is_fast():
     assert time.perf_counter() - start < 5.0  # generous for loaded CI machines; typically ~0.5 s
 
 
+@pytest.mark.parametrize("args, fragment", [
+    ((), "Missing argument 'input'"),
+    (("clip.mp4", "--steps", "0"), "'--steps'"),
+    (("clip.mp4", "--no-such-flag"), "No such option: --no-such-flag"),
+])
+def test_usage_errors_are_one_line(args, fragment):
+    result = v2a("add-sound", *args)
+    assert result.returncode == 2
+    assert_one_line_error(result, fragment)
+
+
+def test_bare_commands_show_help():
+    for args in ((), ("train",)):
+        result = v2a(*args)
+        assert result.returncode == 0 and "Usage:" in result.stdout + result.stderr
+
+
 def test_add_sound_file_and_refuses_to_overwrite(tmp_path, clip_path):
     result = v2a("add-sound", clip_path, "--model", "debug", "--steps", "2", "--prompt", "drums", "--quiet")
     assert result.returncode == 0, result.stderr

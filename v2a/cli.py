@@ -223,7 +223,30 @@ def _root(version: bool = typer.Option(False, "--version", help="Print the versi
 
 
 def main():
-    app(prog_name="v2a")
+    """Entry point. Usage errors (a missing argument, an unknown option, a value out of range)
+    print one line, like every other input error, instead of a boxed message."""
+    try:
+        code = app(prog_name="v2a", standalone_mode=False)
+    except typer.Abort:  # Ctrl-C
+        typer.echo("v2a: aborted", err=True)
+        code = 130
+    except _usage_errors() as error:
+        if type(error).__name__ == "NoArgsIsHelpError":  # bare `v2a` or `v2a train`: the help
+            error.show()
+            sys.exit(0)
+        command = error.ctx.command_path if error.ctx else "v2a"
+        typer.echo(f"v2a: error: {error.format_message()} (see '{command} --help')", err=True)
+        code = 2
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_errors() -> type[Exception]:
+    # typer >= 0.22 carries its own copy of click; older versions use click itself
+    try:
+        from typer._click.exceptions import UsageError
+    except ImportError:
+        from click.exceptions import UsageError
+    return UsageError
 
 
 if __name__ == "__main__":
