@@ -20,21 +20,13 @@ import torch
 
 
 def make_clip(path: Path, seconds: float, fps: int = 25):
-    import av
+    from v2a.video import encode_video
 
-    with av.open(str(path), "w") as container:
-        stream = container.add_stream("libx264", rate=fps)
-        stream.width, stream.height, stream.pix_fmt = 640, 360, "yuv420p"
-        for i in range(int(seconds * fps)):
-            img = np.full((360, 640, 3), 30, np.uint8)
-            y = int(300 - abs(np.sin(i / fps * np.pi)) * 250)
-            img[y : y + 40, 300:340] = 255  # a bouncing square
-            frame = av.VideoFrame.from_ndarray(img, format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    frames = np.full((int(seconds * fps), 360, 640, 3), 30, np.uint8)
+    for i, img in enumerate(frames):
+        y = int(300 - abs(np.sin(i / fps * np.pi)) * 250)
+        img[y : y + 40, 300:340] = 255  # a bouncing square
+    encode_video(path, frames, fps)
 
 
 def main():

@@ -5,13 +5,11 @@ events are timed on the onsets of test-split library recordings, as the evaluati
 """
 
 import argparse
-from fractions import Fraction
 from pathlib import Path
-
-import av
 
 from v2a.data.library import load_clip, read_manifest
 from v2a.data.render import render_pair
+from v2a.video import encode_video
 
 here = Path(__file__).parent
 parser = argparse.ArgumentParser()
@@ -23,15 +21,5 @@ records = [r for r in read_manifest(args.library) if r["split"] == "test" and r[
            and 0.8 < r["duration"] < 3.0]
 for (name, (style, kind)), record in zip(wanted.items(), records[::7]):
     pair = render_pair(load_clip(args.library, record), seed=7, kind=kind, styles=(style,), fps=25, short_side=180)
-    with av.open(str(here / name), "w") as container:  # video only: these are the silent inputs
-        stream = container.add_stream("libx264", rate=25, options={"crf": "28"})
-        stream.height, stream.width = pair.frames.shape[1:3]
-        stream.pix_fmt = "yuv420p"
-        for i, image in enumerate(pair.frames):
-            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode(None):
-            container.mux(packet)
+    encode_video(here / name, pair.frames, pair.fps, crf=28)  # video only: these are the silent inputs
     print(f"{name}: {record['category']} ({record['license']}), events at {[round(float(t), 2) for t in pair.event_times]}")

@@ -187,3 +187,38 @@ def decode_video(path: str | os.PathLike) -> VideoClip:
 
 def is_video_path(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
+
+
+def encode_video(path: str | os.PathLike, frames: np.ndarray, fps: float, audio: np.ndarray | None = None,
+                 sample_rate: int = 22050, crf: int = 23) -> Path:
+    """Writes ``(N, H, W, 3)`` uint8 RGB frames as H.264 (yuv420p), plus optional mono AAC audio.
+
+    For making test clips, examples and inspection copies of rendered training videos; the
+    tool's own output never re-encodes video (``mux.mux_soundtrack`` copies its packets).
+    H and W must be even (yuv420p).
+    """
+    import av
+    from fractions import Fraction
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with av.open(str(path), mode="w") as container:
+        video = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
+        video.width, video.height = frames.shape[2], frames.shape[1]
+        video.pix_fmt = "yuv420p"
+        video.options = {"crf": str(crf), "preset": "veryfast"}
+        sound = container.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
+        for i, image in enumerate(frames):
+            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        if sound is not None:
+            samples = np.clip(audio, -1, 1).astype(np.float32)[None, :]
+            for start in range(0, samples.shape[1], 1024):
+                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
+                                                   layout="mono")
+                chunk.sample_rate, chunk.pts = sample_rate, start
+                container.mux(sound.encode(chunk))
+            container.mux(sound.encode(None))
+    return path

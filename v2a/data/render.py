@@ -434,34 +434,7 @@ def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: st
 
 
 def write_pair_mp4(pair: RenderedPair, path: str | Path, crf: int = 20) -> Path:
-    """Writes a rendered pair as an mp4 (H.264 video + AAC audio) with PyAV, for inspection."""
-    import av
-    from fractions import Fraction
+    """Writes a rendered pair as an mp4 (H.264 video + AAC audio), for inspection."""
+    from ..video import encode_video
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    rate = Fraction(pair.fps).limit_denominator(1001)
-    with av.open(str(path), mode="w") as container:
-        v = container.add_stream("libx264", rate=rate)
-        v.width, v.height = pair.frames.shape[2], pair.frames.shape[1]
-        v.pix_fmt = "yuv420p"
-        v.options = {"crf": str(crf), "preset": "veryfast"}
-        a = container.add_stream("aac", rate=pair.sample_rate)
-        a.layout = "mono"
-        for img in pair.frames:
-            for packet in v.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
-                container.mux(packet)
-        for packet in v.encode():
-            container.mux(packet)
-        samples = np.clip(pair.audio, -1, 1).astype(np.float32)[None, :]
-        frame_size = 1024
-        for i in range(0, samples.shape[1], frame_size):
-            chunk = np.ascontiguousarray(samples[:, i:i + frame_size])
-            frame = av.AudioFrame.from_ndarray(chunk, format="fltp", layout="mono")
-            frame.sample_rate = pair.sample_rate
-            frame.pts = i
-            for packet in a.encode(frame):
-                container.mux(packet)
-        for packet in a.encode():
-            container.mux(packet)
-    return path
+    return encode_video(path, pair.frames, pair.fps, audio=pair.audio, sample_rate=pair.sample_rate, crf=crf)
