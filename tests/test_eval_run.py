@@ -136,6 +136,11 @@ def test_evaluate_end_to_end(library, cache, tmp_path, debug_pipe):
     assert "ground_truth" in format_table(results) and "untrained" in format_table(results)
     # every finished clip is stored: a second run (or one resumed after a crash) reuses them
     assert len(list((out / "clips").glob("*.json"))) == 3
+    debug_pipe.vocoder.save_pretrained(tmp_path / "same_vocoder")
     again = evaluate(library, out, pipe=debug_pipe, clips=3, steps=2, seed=0, grid_clips=2, progress=False,
-                     print_table=False, cache=cache, real_clips=False, resynthesis_clips=1)
+                     print_table=False, cache=cache, real_clips=False, resynthesis_clips=1,
+                     reference_vocoder=tmp_path / "same_vocoder")
     assert again["systems"] == results["systems"]
+    # a reference vocoder with the same weights resynthesises exactly as well
+    assert again["resynthesis"]["reference_vocoder"]["total"] == pytest.approx(again["resynthesis"]["vocoder"]["total"],
+                                                                               rel=1e-4)

@@ -28,6 +28,9 @@ def eval_command(
     grid: int = typer.Option(4, min=0, help="Event clips in the spectrogram grid."),
     max_seconds: float = typer.Option(6.0, help="Longest library recording used."),
     real_clips: bool = typer.Option(True, help="Also run on the real videos shipped in packages (speed)."),
+    resynthesis_clips: int = typer.Option(12, min=1, help="Real recordings for the vocoder resynthesis errors."),
+    reference_vocoder: Optional[Path] = typer.Option(None, help="A vocoder folder (SpeechT5HifiGan) to compare the "
+                                                                "model's vocoder with, e.g. the universal one."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Evaluate a model on the held-out set: timing, semantics, quality and speed, beside the baselines."""
@@ -41,5 +44,6 @@ def eval_command(
         raise V2AError(f"{library}: no manifest.jsonl (build the library first: python -m v2a.data build-library)")
     cache = cache if cache is not None else Path(library).resolve().parent / "eval"
     evaluate(library, out, model=model, clips=clips, steps=steps, guidance=guidance, seed=seed, device=device,
-             cache=cache, grid_clips=grid, max_seconds=max_seconds, real_clips=real_clips, progress=not quiet)
+             cache=cache, grid_clips=grid, max_seconds=max_seconds, real_clips=real_clips, progress=not quiet,
+             resynthesis_clips=resynthesis_clips, reference_vocoder=reference_vocoder)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

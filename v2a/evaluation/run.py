@@ -275,8 +275,9 @@ def griffin_lim_from_log_mel(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
 
 
 @torch.no_grad()
-def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: int) -> dict:
-    """MR-STFT distance to each real recording of: vocoder(mel), vocoder(AE(mel)), Griffin-Lim(mel)."""
+def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: int, reference_vocoder=None) -> dict:
+    """MR-STFT distance to each real recording of: vocoder(mel), vocoder(AE(mel)), Griffin-Lim(mel),
+    and ``reference_vocoder(mel)`` when given (e.g. the universal vocoder a fine-tune started from)."""
     from ..audio import log_mel
     from .metrics import multi_resolution_stft_distance
 
@@ -294,9 +295,12 @@ def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: in
             "untrained_autoencoder_vocoder": voc(untrained.autoencoder(mel.to(untrained.autoencoder.dtype))),
             "griffin_lim": griffin_lim_from_log_mel(mel[0].float().cpu().numpy()),
         }
+        if reference_vocoder is not None:
+            outputs["reference_vocoder"] = reference_vocoder(mel.to(reference_vocoder.device, reference_vocoder.dtype)
+                                                             ).float()[0].cpu().numpy()
         for name, y in outputs.items():
             y = np.pad(y, (0, max(0, len(wave) - len(y))))[: len(wave)]
-            rows[name].append(multi_resolution_stft_distance(y, wave, sample_rate))
+            rows.setdefault(name, []).append(multi_resolution_stft_distance(y, wave, sample_rate))
     return {name: {k: float(np.mean([r[k] for r in rs])) for k in ("total", "spectral_convergence", "log_magnitude")}
             | {"clips": len(rs)} for name, rs in rows.items() if rs}
 
@@ -341,7 +345,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
              steps: int = 16, guidance: float = 4.0, seed: int = 0, device: str = "cpu",
              cache: str | Path | None = None, grid_clips: int = 4, max_seconds: float = 6.0,
              real_clips: bool = True, resynthesis_clips: int = 12, progress: bool = True,
-             print_table: bool = True) -> dict:
+             print_table: bool = True, reference_vocoder: str | Path | None = None) -> dict:
     """Runs the whole evaluation and writes ``out/results.json``, ``out/table.txt``, ``out/spectrograms.png``.
 
     Args:
@@ -358,6 +362,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         max_seconds: longest library recording used (longer ones are cut).
         real_clips: also run the model on the real videos shipped in packages.
         resynthesis_clips: real recordings used for the resynthesis errors.
+        reference_vocoder: a SpeechT5HifiGan folder to compare the pipeline's vocoder with
+            (the universal vocoder a fine-tune started from).
     """
     import soundfile as sf
     from tqdm.auto import tqdm
@@ -553,7 +559,13 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
                 "untrained": negative_drop("untrained_no_text", "untrained_negative")}
     recordings = [load_clip(library, by_id[it["record"]])[: int(max_seconds * sr)]
                   for it in rendered if it["scene"] != "silent" and it["record"] in by_id][:resynthesis_clips]
-    resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, untrained, sr)
+    reference = None
+    if reference_vocoder is not None:
+        from transformers import SpeechT5HifiGan
+
+        reference = SpeechT5HifiGan.from_pretrained(str(reference_vocoder), dtype=torch.float32).to(pipe.device).eval()
+    resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, untrained, sr,
+                                     reference_vocoder=reference)
     speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],
                     "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds[name] else float("nan")}
              for name in GENERATED}
