@@ -39,7 +39,6 @@ def main():
     args = parser.parse_args()
 
     from v2a.mux import mux_soundtrack
-    from v2a.pipeline import _cat_conditions
     from v2a.presets import load_pipeline
     from v2a.video import decode_video
 
@@ -51,42 +50,15 @@ def main():
     pipe.set_progress_bar_config(disable=True)
     print(f"load: {time.perf_counter() - start:.2f} s; torch threads: {torch.get_num_threads()}")
 
-    def sync():
-        if args.device.startswith("cuda"):
-            torch.cuda.synchronize()
-
     stages: dict[str, list[float]] = {}
     for repeat in range(args.repeats):
-        times = {}
         t = time.perf_counter()
         clip = decode_video(clip_path)
-        times["decode video"] = time.perf_counter() - t
-        with torch.no_grad():
-            t = time.perf_counter()
-            settings = pipe.audio_settings
-            k = settings.latent_frames(clip.duration)
-            text, mask = pipe.encode_prompts(["a ball bounces"])
-            neg, neg_mask = pipe.encode_prompts([None])
-            video = pipe.encode_video(clip, k)
-            cond = pipe._conditions(text, mask, [video], k, 1)
-            uncond = pipe.transformer.prepare_conditions(neg, neg_mask, None, None, None, None, k, 1)
-            sync()
-            times["encode (frames, motion, text)"] = time.perf_counter() - t
-            t = time.perf_counter()
-            latents = pipe.denoise(_cat_conditions(cond, uncond), [k], torch.Generator().manual_seed(repeat), args.steps, 4.0)
-            sync()
-            times[f"denoise ({args.steps} steps, guided)"] = time.perf_counter() - t
-            t = time.perf_counter()
-            mel = pipe.autoencoder.decode(latents)
-            sync()
-            times["latent decode"] = time.perf_counter() - t
-            t = time.perf_counter()
-            wave = pipe.vocoder(mel.to(pipe.vocoder.dtype)).float()[0].cpu().numpy()
-            sync()
-            times["vocoder"] = time.perf_counter() - t
+        times = {"decode video": time.perf_counter() - t}
+        result = pipe(clip, prompt="a ball bounces", num_inference_steps=args.steps,
+                      generator=torch.Generator().manual_seed(repeat), stage_seconds=times)
         t = time.perf_counter()
-        out = tmp / f"out{repeat}.mp4"
-        mux_soundtrack(clip_path, out, wave[: int(clip.duration * settings.sample_rate)], settings.sample_rate)
+        mux_soundtrack(clip_path, tmp / f"out{repeat}.mp4", result.waveforms[0], result.sample_rate)
         times["mux"] = time.perf_counter() - t
         for name, value in times.items():
             stages.setdefault(name, []).append(value)

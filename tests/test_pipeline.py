@@ -69,6 +69,15 @@ def test_guidance_one_skips_the_unconditional_branch(debug_pipe):
     assert calls == [1] * STEPS + [2] * STEPS
 
 
+def test_stage_timing_adds_every_stage_and_changes_nothing(debug_pipe):
+    seconds = {"encode": 1.0}  # existing entries are added to, not replaced
+    timed = run(debug_pipe, clip(1.5), prompt="a ball", stage_seconds=seconds)
+    plain = run(debug_pipe, clip(1.5), prompt="a ball")
+    assert set(seconds) == {"encode", "denoise", "latent decode", "vocoder"}
+    assert seconds["encode"] > 1.0 and all(v > 0 for v in seconds.values())
+    np.testing.assert_array_equal(timed.waveforms[0], plain.waveforms[0])
+
+
 def test_bad_arguments(debug_pipe):
     with pytest.raises(V2AError, match="prompt"):
         run(debug_pipe, [clip(0.5), clip(0.5)], prompt=["a", "b", "c"])

@@ -7,7 +7,9 @@ features), prepare noise on the audio-latent clock, denoise with classifier-free
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -106,6 +108,7 @@ class V2APipeline(DiffusionPipeline):
         guidance_scale: float = 4.0,
         generator: torch.Generator | list[torch.Generator] | None = None,
         use_video: bool = True,
+        stage_seconds: dict[str, float] | None = None,
     ) -> SoundtrackOutput:
         """Generates one soundtrack per clip.
 
@@ -118,6 +121,8 @@ class V2APipeline(DiffusionPipeline):
             guidance_scale: 1.0 turns guidance off; larger follows the conditions harder.
             generator: a ``torch.Generator`` or one per clip, for reproducible noise.
             use_video: False ignores the frames (an ablation for evaluation).
+            stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
+                "denoise", "latent decode", "vocoder") are added to it (for benchmarks).
         """
         # 1. check inputs
         clips = [clips] if isinstance(clips, VideoClip) else list(clips)
@@ -132,18 +137,22 @@ class V2APipeline(DiffusionPipeline):
         lengths = [settings.latent_frames(c.duration) for c in clips]
         t_max = max(lengths)
 
+        timer = _StageTimer(stage_seconds, self.device)
+
         # 2. encode conditions: the conditional branch sees prompt + video, the other the negative prompt alone
-        text, text_mask = self.encode_prompts(prompts)
-        neg_text, neg_mask = self.encode_prompts(negatives)
-        videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
-        cond = self._conditions(text, text_mask, videos, t_max, n)
-        uncond = self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n)
-        guided = guidance_scale != 1.0
-        both = _cat_conditions(cond, uncond) if guided else cond
+        with timer("encode"):
+            text, text_mask = self.encode_prompts(prompts)
+            neg_text, neg_mask = self.encode_prompts(negatives)
+            videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
+            cond = self._conditions(text, text_mask, videos, t_max, n)
+            uncond = self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n)
+            guided = guidance_scale != 1.0
+            both = _cat_conditions(cond, uncond) if guided else cond
 
         # 3-5. prepare noise, denoise, decode
-        latents = self.denoise(both, lengths, generator, num_inference_steps, guidance_scale if guided else 1.0)
-        return self.decode(latents, lengths, [c.duration for c in clips])
+        with timer("denoise"):
+            latents = self.denoise(both, lengths, generator, num_inference_steps, guidance_scale if guided else 1.0)
+        return self.decode(latents, lengths, [c.duration for c in clips], timer)
 
     def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
                 guidance_scale: float) -> torch.Tensor:
@@ -178,13 +187,17 @@ class V2APipeline(DiffusionPipeline):
             latents = latents * token_mask[..., None]
         return latents
 
-    def decode(self, latents: torch.Tensor, lengths: list[int], durations: list[float]) -> SoundtrackOutput:
+    def decode(self, latents: torch.Tensor, lengths: list[int], durations: list[float],
+               timer: "_StageTimer | None" = None) -> SoundtrackOutput:
         """Latents -> log-mel -> waveform, each clip at its own length, trimmed to its duration."""
         settings = self.audio_settings
+        timer = timer or _StageTimer(None, self.device)
         waveforms = []
         for i, (length, duration) in enumerate(zip(lengths, durations)):
-            mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
-            audio = self.vocoder(mel.to(self.vocoder.dtype)).float()[0]
+            with timer("latent decode"):
+                mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
+            with timer("vocoder"):
+                audio = self.vocoder(mel.to(self.vocoder.dtype)).float()[0]
             samples = int(round(duration * settings.sample_rate))
             wave = audio[:samples].cpu().numpy().astype(np.float32)
             waveforms.append(np.pad(wave, (0, samples - len(wave))))
@@ -210,6 +223,24 @@ class V2APipeline(DiffusionPipeline):
         if len(value) != n:
             raise V2AError(f"{len(value)} values of {name} for {n} clips")
         return value
+
+
+class _StageTimer:
+    """Adds each stage's wall time to a dict (a no-op without one); waits for the GPU to finish."""
+
+    def __init__(self, seconds: dict[str, float] | None, device: torch.device):
+        self.seconds, self.device = seconds, torch.device(device)
+
+    @contextlib.contextmanager
+    def __call__(self, stage: str):
+        if self.seconds is None:
+            yield
+            return
+        start = time.perf_counter()
+        yield
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
 
 
 def _cat_conditions(*items: Conditions) -> Conditions:
