@@ -8,6 +8,8 @@ Systems, side by side on each held-out clip (:mod:`v2a.evaluation.heldout`):
 ``retrieval``       a TRAIN-split library clip of the prompted category placed at the events
                     detected from the video's motion (:func:`visual_events`); a continuous
                     sound (ambience) is looped over the whole clip instead;
+``autoencoded``     the ground truth's log-mel through the model's autoencoder and vocoder:
+                    the best any generated latent can sound (the decoder's ceiling);
 ``model``           the pipeline prompted with the clip's first caption;
 ``model_no_video``  the same, frames ignored (``use_video=False``);
 ``model_no_text``   the same, no prompt (video only);
@@ -51,7 +53,7 @@ import torch
 
 logger = logging.getLogger(__name__)
 
-SYSTEMS = ("ground_truth", "retrieval", "model", "model_no_video", "model_no_text", "untrained")
+SYSTEMS = ("ground_truth", "autoencoded", "retrieval", "model", "model_no_video", "model_no_text", "untrained")
 # generated only for the negative-prompt measurement: video-only with the caption as negative prompt
 NEGATIVE_SYSTEMS = ("model_negative", "untrained_no_text", "untrained_negative")
 GENERATED = ("model", "model_no_video", "model_no_text", "untrained", *NEGATIVE_SYSTEMS)
@@ -275,29 +277,35 @@ def griffin_lim_from_log_mel(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
 
 
 @torch.no_grad()
+def resynthesize(pipe, wave: np.ndarray, through_autoencoder: bool, vocoder=None) -> np.ndarray:
+    """``wave``'s log-mel back to audio with the pipeline's vocoder (or ``vocoder``), optionally
+    through its autoencoder first; the result has ``wave``'s length."""
+    from ..audio import log_mel
+
+    hop = pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
+    n = max(hop, int(math.ceil(len(wave) / hop)) * hop)
+    mel = log_mel(torch.from_numpy(np.pad(np.asarray(wave, np.float32), (0, n - len(wave))))).to(pipe.device)[None]
+    if through_autoencoder:
+        mel = pipe.autoencoder(mel.to(pipe.autoencoder.dtype))
+    vocoder = vocoder if vocoder is not None else pipe.vocoder
+    y = vocoder(mel.to(vocoder.device, vocoder.dtype)).float()[0].cpu().numpy()
+    return np.pad(y, (0, max(0, len(wave) - len(y))))[: len(wave)]
+
+
+@torch.no_grad()
 def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: int, reference_vocoder=None) -> dict:
     """MR-STFT distance to each real recording of: vocoder(mel), vocoder(AE(mel)), Griffin-Lim(mel),
     and ``reference_vocoder(mel)`` when given (e.g. the universal vocoder a fine-tune started from)."""
     from ..audio import log_mel
     from .metrics import multi_resolution_stft_distance
 
-    hop = pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
-    rows: dict[str, list[dict]] = {"vocoder": [], "autoencoder_vocoder": [], "untrained_autoencoder_vocoder": [],
-                                   "griffin_lim": []}
+    rows: dict[str, list[dict]] = {}
     for wave in waves:
-        n = max(hop, int(math.ceil(len(wave) / hop)) * hop)
-        x = np.pad(np.asarray(wave, np.float32), (0, n - len(wave)))
-        mel = log_mel(torch.from_numpy(x)).to(pipe.device)[None]  # (1, frames, 80)
-        voc = lambda m: pipe.vocoder(m.to(pipe.vocoder.dtype)).float()[0].cpu().numpy()  # noqa: E731
-        outputs = {
-            "vocoder": voc(mel),
-            "autoencoder_vocoder": voc(pipe.autoencoder(mel.to(pipe.autoencoder.dtype))),
-            "untrained_autoencoder_vocoder": voc(untrained.autoencoder(mel.to(untrained.autoencoder.dtype))),
-            "griffin_lim": griffin_lim_from_log_mel(mel[0].float().cpu().numpy()),
-        }
+        outputs = {"vocoder": resynthesize(pipe, wave, False), "autoencoder_vocoder": resynthesize(pipe, wave, True),
+                   "untrained_autoencoder_vocoder": resynthesize(untrained, wave, True),
+                   "griffin_lim": griffin_lim_from_log_mel(log_mel(torch.from_numpy(wave)).numpy())}
         if reference_vocoder is not None:
-            outputs["reference_vocoder"] = reference_vocoder(mel.to(reference_vocoder.device, reference_vocoder.dtype)
-                                                             ).float()[0].cpu().numpy()
+            outputs["reference_vocoder"] = resynthesize(pipe, wave, False, vocoder=reference_vocoder)
         for name, y in outputs.items():
             y = np.pad(y, (0, max(0, len(wave) - len(y))))[: len(wave)]
             rows.setdefault(name, []).append(multi_resolution_stft_distance(y, wave, sample_rate))
@@ -440,6 +448,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         if gt_rate != sr:
             raise ValueError(f"{item['audio']}: {gt_rate} Hz, expected {sr}")
         waves = {"ground_truth": _fit_length(gt, n)}
+        waves["autoencoded"] = resynthesize(pipe, waves["ground_truth"], True)
         wave, info = retrieval(clip.frames, clip.times, clip.duration, item["category"], item["kind"], item["id"], sr)
         waves["retrieval"] = wave
         timing = {}
