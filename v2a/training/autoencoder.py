@@ -109,8 +109,8 @@ def set_latent_statistics(model: MelAutoencoder, mels: list[np.ndarray]) -> None
     model.latent_std.copy_(z.std(0).clamp(min=1e-3))
 
 
-def train_autoencoder(library: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 128,
-                      latent_channels: int = 16, vocoder=None) -> MelAutoencoder:
+def train_autoencoder(library: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
+                      latent_channels: int = 32, vocoder=None) -> MelAutoencoder:
     """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``."""
     train_mels = library_mels(library, "train")
     val_mels = library_mels(library, "val")

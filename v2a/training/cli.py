@@ -46,7 +46,7 @@ def autoencoder(
     run: Path = typer.Option(Path("runs/autoencoder"), help="Run folder (checkpoints, samples, final model)."),
     steps: int = typer.Option(6000), batch_size: int = typer.Option(32), lr: float = typer.Option(1e-3),
     crop_frames: int = typer.Option(128, help="Mel frames per training crop (multiple of 4)."),
-    hidden: int = typer.Option(128), latent_channels: int = typer.Option(16),
+    hidden: int = typer.Option(160), latent_channels: int = typer.Option(32),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no", help="no, fp16 or bf16 (GPU)."),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(1000), warmup: int = typer.Option(200),
     quiet: bool = typer.Option(False),
