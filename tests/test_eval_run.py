@@ -71,6 +71,11 @@ def test_heldout_set_is_rendered_from_the_test_split_and_resumable(library, cach
     mtime = (cache / "heldout" / index[0]["path"]).stat().st_mtime_ns
     assert build_heldout(library, cache / "heldout", clips=5, real=False) == items  # resumed, not re-rendered
     assert (cache / "heldout" / index[0]["path"]).stat().st_mtime_ns == mtime
+    # an item rendered by an older renderer version is rendered again
+    meta = cache / "heldout" / "items" / f"{index[0]['id']}.json"
+    meta.write_text(json.dumps({**json.loads(meta.read_text()), "render_version": 1, "event_times": [99.0]}))
+    assert build_heldout(library, cache / "heldout", clips=5, real=False) == items
+    assert (cache / "heldout" / index[0]["path"]).stat().st_mtime_ns != mtime
 
 
 def test_place_at_events_puts_the_onset_on_each_event():

@@ -42,6 +42,9 @@ ALL_STYLES = (DROP, STRIKE, FLASH, SHAKE, PULSE)
 STYLES_FOR_KIND = {"impact": ALL_STYLES, "call": (FLASH, SHAKE, PULSE)}
 STATIC = "static"  # ambience: no events
 
+# Bumped whenever the same seed renders differently, so cached renders (the evaluation's
+# held-out set) are redone. 2: events on the evaluation's onset detector.
+RENDER_VERSION = 2
 MIN_EVENT_GAP_FRAMES = 2  # onsets closer than this share one visible event
 
 

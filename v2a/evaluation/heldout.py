@@ -116,7 +116,7 @@ def render_item(library: Path, folder: Path, scene: str, record: dict, style: st
 
     from ..audio import DEFAULT_AUDIO
     from ..data.library import load_clip
-    from ..data.render import render_pair, write_pair_mp4
+    from ..data.render import RENDER_VERSION, render_pair, write_pair_mp4
 
     rate = DEFAULT_AUDIO.sample_rate
     item_id = f"{record['id']}-{style if scene == 'events' else scene}"
@@ -124,7 +124,9 @@ def render_item(library: Path, folder: Path, scene: str, record: dict, style: st
     picture = str(Path(library) / record["picture"]) if record.get("picture") else None
     meta_path = folder / "items" / f"{item_id}.json"
     if meta_path.is_file():
-        return json.loads(meta_path.read_text())
+        entry = json.loads(meta_path.read_text())
+        if entry.get("render_version") == RENDER_VERSION:  # else the renderer changed: render again
+            return entry
     wav = load_clip(library, record)[: int(max_seconds * rate)]
     if wav.ndim == 2:
         wav = wav.mean(1)
@@ -148,6 +150,7 @@ def render_item(library: Path, folder: Path, scene: str, record: dict, style: st
         "style": pair.style, "heldout_style": pair.style == HELDOUT_STYLE, "kind": record.get("kind"),
         "picture": picture, "duration": round(pair.duration, 5), "fps": pair.fps, "seed": seed,
         "record": record["id"], "source": record.get("source"), "license": record.get("license"),
+        "render_version": RENDER_VERSION,
     }
     meta_path.parent.mkdir(parents=True, exist_ok=True)
     meta_path.write_text(json.dumps(entry) + "\n")  # written last: the item is complete
