@@ -116,7 +116,7 @@ def vocoder(
     library: Path = typer.Option(..., help="Sound library folder."),
     run: Path = typer.Option(Path("runs/vocoder")),
     init: Optional[Path] = typer.Option(None, help="SpeechT5HifiGan folder to start from (default: the shipped vocoder)."),
-    steps: int = typer.Option(2000), batch_size: int = typer.Option(4), lr: float = typer.Option(1e-4),
+    steps: int = typer.Option(2000), batch_size: int = typer.Option(4), lr: float = typer.Option(2e-5),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
     checkpoint_every: int = typer.Option(200), validate_every: int = typer.Option(500), warmup: int = typer.Option(50),
     quiet: bool = typer.Option(False),
