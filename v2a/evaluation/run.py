@@ -288,8 +288,7 @@ def resynthesize(pipe, wave: np.ndarray, through_autoencoder: bool, vocoder=None
     if through_autoencoder:
         mel = pipe.autoencoder(mel.to(pipe.autoencoder.dtype))
     vocoder = vocoder if vocoder is not None else pipe.vocoder
-    y = vocoder(mel.to(vocoder.device, vocoder.dtype)).float()[0].cpu().numpy()
-    return np.pad(y, (0, max(0, len(wave) - len(y))))[: len(wave)]
+    return _fit_length(vocoder(mel.to(vocoder.device, vocoder.dtype)).float()[0].cpu().numpy(), len(wave))
 
 
 @torch.no_grad()
@@ -301,13 +300,13 @@ def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: in
 
     rows: dict[str, list[dict]] = {}
     for wave in waves:
+        griffin_lim = griffin_lim_from_log_mel(log_mel(torch.from_numpy(wave)).numpy())
         outputs = {"vocoder": resynthesize(pipe, wave, False), "autoencoder_vocoder": resynthesize(pipe, wave, True),
                    "untrained_autoencoder_vocoder": resynthesize(untrained, wave, True),
-                   "griffin_lim": griffin_lim_from_log_mel(log_mel(torch.from_numpy(wave)).numpy())}
+                   "griffin_lim": _fit_length(griffin_lim, len(wave))}
         if reference_vocoder is not None:
             outputs["reference_vocoder"] = resynthesize(pipe, wave, False, vocoder=reference_vocoder)
         for name, y in outputs.items():
-            y = np.pad(y, (0, max(0, len(wave) - len(y))))[: len(wave)]
             rows.setdefault(name, []).append(multi_resolution_stft_distance(y, wave, sample_rate))
     return {name: {k: float(np.mean([r[k] for r in rs])) for k in ("total", "spectral_convergence", "log_magnitude")}
             | {"clips": len(rs)} for name, rs in rows.items() if rs}

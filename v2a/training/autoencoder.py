@@ -4,9 +4,10 @@ Random crops of real recordings' log-mels; loss = L1 reconstruction, plus L1 on 
 differences along time and frequency (an L1 alone lets the decoder blur onsets and
 harmonics, which the vocoder then renders as noise: the judge named only 7.5 % of
 autoencoded test recordings correctly against 40 % for the true mels), plus a small
-penalty on the latent's size. Gaussian noise is added to the latent in training so the decoder tolerates the
-small errors a diffusion model leaves. After training, per-channel latent statistics over the
-train split are stored in the model so the transformer sees unit-variance latents.
+penalty on the latent's size. Gaussian noise is added to the latent in training so the
+decoder tolerates the small errors a diffusion model leaves. After training, per-channel
+latent statistics over the train split are stored in the model so the transformer sees
+unit-variance latents.
 """
 
 from __future__ import annotations
