@@ -96,6 +96,26 @@ def test_transformer_features_and_training(library, tmp_path, debug_pipe):
     model = train_transformer(out, ae, settings(run, 3), config, crop_seconds=0.5)
     assert (run / "model" / "config.json").is_file() and latest_checkpoint(run).name == "step-3"
     assert model.config.width == debug_pipe.transformer.config.width
+    # the held-out loss is logged at the end of the run
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert any(np.isfinite(row.get("val_loss", np.nan)) for row in logged)
+
+
+def test_heldout_loss_is_repeatable_and_tracks_the_weights(library, tmp_path, debug_pipe):
+    from v2a.training.features import build_transformer_features
+    import copy
+
+    from v2a.training.transformer import heldout_loss, load_examples
+
+    out = build_transformer_features(library, tmp_path / "features", debug_pipe, progress=False, limit=2)
+    examples = load_examples(out, "train", debug_pipe.autoencoder)
+    model = copy.deepcopy(debug_pipe.transformer)  # the fixture is shared: perturb a copy
+    first = heldout_loss(model, examples, 16, 21.5, batch_size=2, n_batches=2)
+    assert np.isfinite(first) and first == heldout_loss(model, examples, 16, 21.5, batch_size=2, n_batches=2)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    assert heldout_loss(model, examples, 16, 21.5, batch_size=2, n_batches=2) != first
 
 
 def test_dropped_conditions_match_inference_empty_conditions(library, tmp_path, debug_pipe):

@@ -147,11 +147,15 @@ def _summary(model: SoundTransformer, context, mask, n_text):
     return model.summary_mlp(torch.cat([text, video], -1))
 
 
-def flow_matching_loss(model: SoundTransformer, batch: dict) -> tuple[torch.Tensor, dict]:
+def flow_matching_loss(model: SoundTransformer, batch: dict, sigma: torch.Tensor | None = None,
+                       noise: torch.Tensor | None = None) -> tuple[torch.Tensor, dict]:
+    """Velocity regression loss; ``sigma`` (B,) and ``noise`` are drawn at random unless given."""
     latent, token_mask = batch["latent"], batch["token_mask"]
     b = latent.shape[0]
-    sigma = torch.sigmoid(torch.randn(b, device=latent.device))  # logit-normal(0, 1)
-    noise = torch.randn_like(latent)
+    if sigma is None:
+        sigma = torch.sigmoid(torch.randn(b, device=latent.device))  # logit-normal(0, 1)
+    if noise is None:
+        noise = torch.randn_like(latent)
     s = sigma[:, None, None]
     noisy = (1 - s) * latent + s * noise
     cond = conditions_for_batch(model, batch)
@@ -159,6 +163,37 @@ def flow_matching_loss(model: SoundTransformer, batch: dict) -> tuple[torch.Tens
     err = ((predicted - (noise - latent)) ** 2).mean(-1)
     loss = (err * token_mask).sum() / token_mask.sum()
     return loss, {}
+
+
+HELDOUT_SIGMAS = (0.2, 0.4, 0.6, 0.8)
+
+
+@torch.no_grad()
+def heldout_loss(model: SoundTransformer, examples: list[Example], crop_frames: int, latent_rate: float,
+                 batch_size: int = 16, n_batches: int = 4) -> float:
+    """Flow-matching loss on validation examples with fixed crops, noise and noise levels.
+
+    The training loss is a noisy single draw on training crops; this one is the same number
+    for the same weights, so its curve shows when a run stops improving or starts to overfit.
+    All conditions are kept (no dropout): it measures the conditional prediction.
+    """
+    model_was_training = model.training
+    model.eval()
+    crops = batches(examples, batch_size, crop_frames, latent_rate, DropoutSettings(0.0, 0.0, False), seed=1234)
+    generator = torch.Generator().manual_seed(1234)
+    device = next(model.parameters()).device
+    total, count = 0.0, 0
+    try:
+        for _, batch in zip(range(n_batches), crops):
+            batch = {k: v.to(device) for k, v in batch.items()}
+            for level in HELDOUT_SIGMAS:
+                noise = torch.randn(batch["latent"].shape, generator=generator).to(device)
+                sigma = torch.full((batch_size,), level, device=device)
+                loss, _ = flow_matching_loss(model, batch, sigma, noise)
+                total, count = total + loss.item(), count + 1
+    finally:
+        model.train(model_was_training)
+    return total / max(1, count)
 
 
 def warm_start(model: SoundTransformer, previous: SoundTransformer) -> list[str]:
@@ -187,9 +222,16 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
     if init:
         warm_start(model, SoundTransformer.from_pretrained(str(init)))
     crop = int(round(crop_seconds * audio.latent_rate))
+    val_examples = load_examples(features, "val", autoencoder)
+
+    def validate_with_loss(ema, step: int, folder: Path) -> dict:
+        numbers = {"loss": heldout_loss(ema, val_examples, crop, audio.latent_rate)} if val_examples else {}
+        logger.info("step %d: held-out flow-matching loss %.4f", step, numbers.get("loss", float("nan")))
+        return numbers | (validate(ema, step, folder) if validate is not None else {})
+
     model, ema = train(settings, model,
                        lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed),
-                       flow_matching_loss, validate)
+                       flow_matching_loss, validate_with_loss)
     final = ema_model(model, ema)
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
     return final
