@@ -124,10 +124,11 @@ def test_evaluate_end_to_end(library, cache, tmp_path, debug_pipe):
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["systems"]) == set(SYSTEMS)
     metrics = {"onset_f1_50ms", "onset_f1_100ms", "mean_abs_offset_ms", "onset_f1_100ms_heldout_style",
-               "sound_rate_static", "judge_accuracy", "judge_accuracy_pictured", "kl_to_ground_truth",
+               "sound_rate_static", "judge_accuracy", "judge_top5", "judge_accuracy_pictured", "kl_to_ground_truth",
                "frechet_distance", "seconds_per_second"}
     for name, m in saved["systems"].items():
         assert metrics <= set(m), name
+        assert m["judge_top5"] >= m["judge_accuracy"], name  # naming it first puts it in the top 5
     gt = saved["systems"]["ground_truth"]
     assert gt["onset_f1_100ms"] >= 0.9 and gt["sound_rate_static"] == 0.0 and gt["kl_to_ground_truth"] == 0.0
     assert gt["mean_abs_offset_ms"] < 30

@@ -477,6 +477,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
                 if item["category"] in judge.labels:
                     s["p_category"] = float(probs[judge.label_index(item["category"])])
                     s["correct"] = s["judge"] == item["category"]
+                    # how many categories the judge ranks above the prompted one (0 = correct)
+                    s["category_rank"] = int((probs > probs[judge.label_index(item["category"])]).sum())
                 if name == "ground_truth":
                     p_gt = probs
                 s["kl"] = kl_divergence(p_gt, probs) if p_gt is not None else float("nan")
@@ -547,6 +549,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
             "sound_rate_static": _mean(r["systems"][name]["sound_rate"] for r in silent),
             "sound_rate_ambience": _mean(r["systems"][name]["sound_rate"] for r in ambience),
             "judge_accuracy": _mean(float(r["systems"][name]["correct"]) for r in judged),
+            "judge_top5": _mean(float(r["systems"][name]["category_rank"] < 5) for r in judged
+                                if "category_rank" in r["systems"][name]),
             "judge_accuracy_pictured": _mean(float(r["systems"][name]["correct"]) for r in judged if r["picture"]),
             "kl_to_ground_truth": _mean(r["systems"][name]["kl"] for r in sounding),
             "frechet_distance": (frechet_distance(np.stack(emb), reference_embeddings)
@@ -626,7 +630,7 @@ COLUMNS = (  # key, header, format
     ("onset_f1_50ms", "F1@50", ".2f"), ("onset_f1_100ms", "F1@100", ".2f"), ("mean_abs_offset_ms", "off ms", ".0f"),
     ("onset_f1_100ms_heldout_style", "F1 pulse", ".2f"), ("onset_f1_100ms_seen_styles", "F1 seen", ".2f"),
     ("sound_rate_static", "static", ".2f"), ("judge_accuracy", "judge", ".2f"),
-    ("judge_accuracy_pictured", "judge pic", ".2f"), ("kl_to_ground_truth", "KL", ".2f"),
+    ("judge_top5", "top5", ".2f"), ("judge_accuracy_pictured", "judge pic", ".2f"), ("kl_to_ground_truth", "KL", ".2f"),
     ("frechet_distance", "FD", ".1f"), ("seconds_per_second", "s/s", ".2f"),
 )
 
@@ -647,7 +651,8 @@ def format_table(results: dict) -> str:
               "F1@50/F1@100: onset F1 vs the visible events within +-50/100 ms (event clips); off ms: mean |offset|",
               "of matched onsets; F1 pulse/seen: held-out style vs training styles; static: audible fraction of",
               "silent static scenes (lower is better); judge: judge names the prompted category (model_no_text:",
-              "no prompt); judge pic: on clips showing the source; KL: judge(ground truth) || judge(system);",
+              "no prompt); top5: the prompted category is among the judge's 5 likeliest; judge pic: on clips",
+              "showing the source; KL: judge(ground truth) || judge(system);",
               "FD: Frechet distance of aiSFX embeddings to the test split's real recordings; s/s: compute",
               "seconds per second of audio.", ""]
     lines.append(f"judge: linear probe on aiSFX embeddings, {j['classes']} categories from {j['train_clips']} train "
