@@ -70,6 +70,29 @@ def test_autoencoder_learns(library, tmp_path):
     assert reconstruction_error(model, mels) < 0.6 * before
 
 
+def test_adversarial_decoder_fine_tuning_keeps_the_latent_space(library, tmp_path):
+    from v2a.autoencoder import MelAutoencoder
+    from v2a.training.autoencoder import library_mels, train_autoencoder
+
+    start = tmp_path / "ae"
+    train_autoencoder(library, settings(start, 2), crop_frames=32, hidden=8, latent_channels=4)
+    before = MelAutoencoder.from_pretrained(str(start / "model"))
+    run = tmp_path / "ae-gan"
+    tuned = train_autoencoder(library, settings(run, 3), crop_frames=32, init=start / "model", decoder_only=True,
+                              adversarial=0.5)
+    after = MelAutoencoder.from_pretrained(str(run / "model"))
+    assert after.config.hidden == 8 and tuned.config.latent_channels == 4  # sizes come from --init
+    mel = torch.from_numpy(library_mels(library, "val")[0][:32].astype(np.float32))[None]
+    with torch.no_grad():
+        torch.testing.assert_close(after.encode(mel), before.encode(mel))  # same latent space
+        assert not torch.allclose(after.decode(before.encode(mel)), before.decode(before.encode(mel)))
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(row["d"]) and np.isfinite(row["g_adv"]) for row in logged if "d" in row)
+    assert any("d" in row for row in logged)
+    with pytest.raises(ValueError, match="init"):
+        train_autoencoder(library, settings(tmp_path / "x", 1), decoder_only=True)
+
+
 def test_transformer_features_and_training(library, tmp_path, debug_pipe):
     from v2a.data.cache import read_index
     from v2a.training.features import build_transformer_features

@@ -8,6 +8,13 @@ penalty on the latent's size. Gaussian noise is added to the latent in training 
 decoder tolerates the small errors a diffusion model leaves. After training, per-channel
 latent statistics over the train split are stored in the model so the transformer sees
 unit-variance latents.
+
+L1 terms still make the decoder predict the average texture where the latent cannot say
+exactly which grain or noise was there. ``--adversarial`` adds a patch discriminator over the
+log-mel (``adversarial.lsgan_terms``) that makes it put plausible texture back; with
+``--init`` and ``--decoder-only`` this fine-tunes the decoder of a trained autoencoder and
+leaves its encoder and latent statistics alone, so a transformer trained on that latent space
+keeps working (as the Stable Diffusion VAE's decoder was fine-tuned).
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from ..audio import DEFAULT_AUDIO, log_mel
 from ..autoencoder import MelAutoencoder
+from .adversarial import PatchDiscriminator, lsgan_terms
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
@@ -29,6 +38,7 @@ logger = logging.getLogger(__name__)
 LATENT_NOISE = 0.1
 LATENT_PENALTY = 1e-3
 EDGE_WEIGHT = 1.0  # weight of the time- and frequency-difference L1 terms
+FM_WEIGHT = 2.0  # discriminator feature matching, relative to its score term (as in HiFi-GAN)
 
 
 def edge_loss(decoded: torch.Tensor, mel: torch.Tensor) -> torch.Tensor:
@@ -79,6 +89,42 @@ def autoencoder_loss(model: MelAutoencoder, batch: dict) -> tuple[torch.Tensor, 
                                                                      "latent_rms": penalty.sqrt().item()}
 
 
+class MelDiscriminator(nn.Module):
+    """A patch discriminator over the normalised log-mel image ``(B, 1, frames, bins)``."""
+
+    def __init__(self, mel_mean: float, mel_std: float):
+        super().__init__()
+        self.mel_mean, self.mel_std = mel_mean, mel_std
+        # strided from the first layer: full-resolution convolutions would cost more than the autoencoder
+        self.patches = PatchDiscriminator(widths=(16, 32, 64, 64), strides=((1, 2), 2, 2, 1), kernel=(3, 3))
+
+    def forward(self, mel: torch.Tensor):
+        return [self.patches(((mel - self.mel_mean) / self.mel_std)[:, None])]
+
+
+class AdversarialAutoencoder(nn.Module):
+    """Autoencoder plus discriminator, so one module carries both through the training loop."""
+
+    def __init__(self, autoencoder: MelAutoencoder, weight: float):
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.discriminator = MelDiscriminator(autoencoder.config.mel_mean, autoencoder.config.mel_std)
+        self.weight = weight
+
+
+def adversarial_autoencoder_loss(model: AdversarialAutoencoder, batch: dict) -> tuple[torch.Tensor, dict]:
+    mel = batch["mel"]
+    ae = model.autoencoder
+    z = ae.encode(mel)
+    decoded = ae.decode(z + LATENT_NOISE * torch.randn_like(z))
+    recon = F.l1_loss(decoded, mel)
+    edges = edge_loss(decoded, mel)
+    d_loss, g_adv, fm = lsgan_terms(model.discriminator, mel, decoded)
+    g_loss = recon + EDGE_WEIGHT * edges + model.weight * (g_adv + FM_WEIGHT * fm) + LATENT_PENALTY * z.pow(2).mean()
+    return g_loss + d_loss, {"recon": recon.item(), "edges": edges.item(), "g_adv": float(g_adv.detach()), "fm": float(fm.detach()),
+                             "d": float(d_loss.detach())}
+
+
 @torch.no_grad()
 def reconstruction_error(model: MelAutoencoder, mels: list[np.ndarray]) -> float:
     """Mean absolute log-mel error over whole clips (trimmed to a multiple of the stride)."""
@@ -111,11 +157,26 @@ def set_latent_statistics(model: MelAutoencoder, mels: list[np.ndarray]) -> None
 
 
 def train_autoencoder(library: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
-                      latent_channels: int = 32, vocoder=None) -> MelAutoencoder:
-    """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``."""
+                      latent_channels: int = 32, vocoder=None, init: Path | None = None, decoder_only: bool = False,
+                      adversarial: float = 0.0) -> MelAutoencoder:
+    """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``.
+
+    ``init``: start from this trained autoencoder (its sizes replace ``hidden`` and
+    ``latent_channels``); ``decoder_only``: train only its decoder; ``adversarial``: weight of
+    the discriminator's terms (0: plain L1 training).
+    """
+    if decoder_only and init is None:
+        raise ValueError("decoder-only training needs a trained autoencoder to start from (init)")
     train_mels = library_mels(library, "train")
     val_mels = library_mels(library, "val")
-    model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels)
+    if init is not None:
+        model = MelAutoencoder.from_pretrained(str(init)).float()
+    else:
+        model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels)
+    if decoder_only:
+        model.encoder.requires_grad_(False)
+    trained = AdversarialAutoencoder(model, adversarial) if adversarial > 0 else model
+    loss = adversarial_autoencoder_loss if adversarial > 0 else autoencoder_loss
 
     def validate(ema, step: int, folder: Path) -> dict:
         from ..evaluation.pictures import spectrogram_grid
@@ -134,10 +195,15 @@ def train_autoencoder(library: Path, settings: TrainSettings, crop_frames: int =
         logger.info("step %d: validation mel L1 %.4f", step, error)
         return {"mel_l1": error}
 
-    model, ema = train(settings, model, lambda seed: mel_crops(train_mels, crop_frames, settings.batch_size, seed),
-                       autoencoder_loss, validate)
-    final = ema_model(model, ema)
-    set_latent_statistics(final, train_mels)
+    def validate_autoencoder(ema, step: int, folder: Path) -> dict:
+        return validate(ema.autoencoder if adversarial > 0 else ema, step, folder)
+
+    trained, ema = train(settings, trained, lambda seed: mel_crops(train_mels, crop_frames, settings.batch_size, seed),
+                         loss, validate_autoencoder)
+    final = ema_model(trained, ema)
+    final = final.autoencoder if adversarial > 0 else final
+    if not decoder_only:  # a frozen encoder keeps its latent statistics
+        set_latent_statistics(final, train_mels)
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
     logger.info("validation mel L1 %.4f", reconstruction_error(final, val_mels))
     return final

@@ -47,6 +47,10 @@ def autoencoder(
     steps: int = typer.Option(6000), batch_size: int = typer.Option(32), lr: float = typer.Option(1e-3),
     crop_frames: int = typer.Option(128, help="Mel frames per training crop (multiple of 4)."),
     hidden: int = typer.Option(160), latent_channels: int = typer.Option(32),
+    init: Optional[Path] = typer.Option(None, help="Trained autoencoder folder (RUN/model) to start from."),
+    decoder_only: bool = typer.Option(False, help="Train only the decoder of --init: the latent space stays as it "
+                                                  "is, so transformers trained on it keep working."),
+    adversarial: float = typer.Option(0.0, min=0.0, help="Weight of a mel patch discriminator's loss (0: off)."),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no", help="no, fp16 or bf16 (GPU)."),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(1000), warmup: int = typer.Option(200),
     quiet: bool = typer.Option(False),
@@ -55,8 +59,10 @@ def autoencoder(
     from .autoencoder import train_autoencoder
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
+    if decoder_only and init is None:
+        raise typer.BadParameter("--decoder-only needs --init (a trained autoencoder)", param_hint="--decoder-only")
     train_autoencoder(library, settings, crop_frames=crop_frames, hidden=hidden, latent_channels=latent_channels,
-                      vocoder=_vocoder())
+                      vocoder=_vocoder(), init=init, decoder_only=decoder_only, adversarial=adversarial)
 
 
 @app.command()

@@ -3,9 +3,8 @@
 The packaged universal HiFi-GAN was trained on speech. Here it keeps training on the sound
 library with HiFi-GAN's own recipe, made lighter for CPUs: a multi-period discriminator
 (periods 2, 3, 5, 7, 11) and a multi-resolution spectrogram discriminator, least-squares GAN
-losses, feature matching, and mel L1 plus multi-resolution STFT losses. The generator and the
-discriminators step together in one optimiser pass per batch (the discriminators see detached
-audio), which keeps the shared accelerate loop unchanged.
+losses, feature matching (``adversarial.lsgan_terms``), and mel L1 plus multi-resolution STFT
+losses.
 """
 
 from __future__ import annotations
@@ -20,6 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio import DEFAULT_AUDIO, log_mel
+from .adversarial import PatchDiscriminator, lsgan_terms
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
@@ -51,23 +51,15 @@ class PeriodDiscriminator(nn.Module):
         return self.post(h).flatten(1), features
 
 
-class SpectrogramDiscriminator(nn.Module):
+class SpectrogramDiscriminator(PatchDiscriminator):
     def __init__(self, n_fft: int, channels: int = 32):
-        super().__init__()
+        super().__init__(widths=(channels,) * 4)
         self.n_fft = n_fft
-        self.convs = nn.ModuleList([nn.utils.parametrizations.weight_norm(nn.Conv2d(c_in, channels, (3, 9), s, padding=(1, 4)))
-                                    for c_in, s in ((1, 1), (channels, (1, 2)), (channels, (1, 2)), (channels, (1, 2)))])
-        self.post = nn.utils.parametrizations.weight_norm(nn.Conv2d(channels, 1, 3, padding=1))
 
     def forward(self, x):
         spec = torch.stft(x, self.n_fft, self.n_fft // 4, window=torch.hann_window(self.n_fft, device=x.device),
                           return_complex=True).abs()
-        h = torch.log1p(spec)[:, None].transpose(2, 3)  # (B, 1, frames, bins)
-        features = []
-        for conv in self.convs:
-            h = F.leaky_relu(conv(h), 0.1)
-            features.append(h)
-        return self.post(h).flatten(1), features
+        return self.score_image(torch.log1p(spec)[:, None].transpose(2, 3))  # (B, 1, frames, bins)
 
 
 class Discriminators(nn.Module):
@@ -102,22 +94,7 @@ def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 def gan_loss(model: VocoderGAN, batch: dict) -> tuple[torch.Tensor, dict]:
     real, mel = batch["audio"], batch["mel"]
     fake = model.generator(mel)[:, : real.shape[1]]
-    # discriminator: real -> 1, generated (detached) -> 0
-    d_loss = 0.0
-    for (score_real, _), (score_fake, _) in zip(model.discriminators(real), model.discriminators(fake.detach())):
-        d_loss = d_loss + ((1 - score_real) ** 2).mean() + (score_fake**2).mean()
-    # generator: fool the discriminators, match their features, and match the spectra. The
-    # discriminators' parameters also receive these gradients; zeroing them is not possible in
-    # one optimiser step, so the generator terms only flow through a frozen copy of the scores.
-    g_adv, fm = 0.0, 0.0
-    for p in model.discriminators.parameters():
-        p.requires_grad_(False)
-    real_out = model.discriminators(real)
-    for (score_fake, feats_fake), (_, feats_real) in zip(model.discriminators(fake), real_out):
-        g_adv = g_adv + ((1 - score_fake) ** 2).mean()
-        fm = fm + sum(F.l1_loss(a, b.detach()) for a, b in zip(feats_fake, feats_real))
-    for p in model.discriminators.parameters():
-        p.requires_grad_(True)
+    d_loss, g_adv, fm = lsgan_terms(model.discriminators, real, fake)
     mel_l1 = F.l1_loss(log_mel(fake), log_mel(real))
     spectral = stft_loss(fake, real)
     g_loss = g_adv + FM_WEIGHT * fm + MEL_WEIGHT * mel_l1 + STFT_WEIGHT * spectral
