@@ -40,6 +40,12 @@ def test_usage_errors_are_one_line(args, fragment):
     assert_one_line_error(result, fragment)
 
 
+def test_decoder_only_training_without_a_starting_autoencoder_is_a_usage_error(tmp_path):
+    result = v2a("train", "autoencoder", "--library", str(tmp_path), "--decoder-only")
+    assert result.returncode == 2
+    assert_one_line_error(result, "--decoder-only needs --init")
+
+
 def test_bare_commands_show_help():
     for args in ((), ("train",)):
         result = v2a(*args)

@@ -95,8 +95,9 @@ class MelDiscriminator(nn.Module):
     def __init__(self, mel_mean: float, mel_std: float):
         super().__init__()
         self.mel_mean, self.mel_std = mel_mean, mel_std
-        # strided from the first layer: full-resolution convolutions would cost more than the autoencoder
-        self.patches = PatchDiscriminator(widths=(16, 32, 64, 64), strides=((1, 2), 2, 2, 1), kernel=(3, 3))
+        # narrow at full resolution (it must see single-bin texture), wider once strided: 32-channel
+        # full-resolution layers would cost more than the autoencoder itself
+        self.patches = PatchDiscriminator(widths=(16, 32, 64, 64), strides=(1, 2, 2, 2), kernel=(3, 3))
 
     def forward(self, mel: torch.Tensor):
         return [self.patches(((mel - self.mel_mean) / self.mel_std)[:, None])]
@@ -118,9 +119,9 @@ def adversarial_autoencoder_loss(model: AdversarialAutoencoder, batch: dict) -> 
     z = ae.encode(mel)
     decoded = ae.decode(z + LATENT_NOISE * torch.randn_like(z))
     recon = F.l1_loss(decoded, mel)
-    edges = edge_loss(decoded, mel)
+    edges = edge_loss(decoded, mel)  # logged only: it rewards smooth output, which the discriminator is there to undo
     d_loss, g_adv, fm = lsgan_terms(model.discriminator, mel, decoded)
-    g_loss = recon + EDGE_WEIGHT * edges + model.weight * (g_adv + FM_WEIGHT * fm) + LATENT_PENALTY * z.pow(2).mean()
+    g_loss = recon + model.weight * (g_adv + FM_WEIGHT * fm) + LATENT_PENALTY * z.pow(2).mean()
     return g_loss + d_loss, {"recon": recon.item(), "edges": edges.item(), "g_adv": float(g_adv.detach()), "fm": float(fm.detach()),
                              "d": float(d_loss.detach())}
 
