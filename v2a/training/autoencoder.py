@@ -122,8 +122,9 @@ def adversarial_autoencoder_loss(model: AdversarialAutoencoder, batch: dict) -> 
     edges = edge_loss(decoded, mel)  # logged only: it rewards smooth output, which the discriminator is there to undo
     d_loss, g_adv, fm = lsgan_terms(model.discriminator, mel, decoded)
     g_loss = recon + model.weight * (g_adv + FM_WEIGHT * fm) + LATENT_PENALTY * z.pow(2).mean()
-    return g_loss + d_loss, {"recon": recon.item(), "edges": edges.item(), "g_adv": float(g_adv.detach()), "fm": float(fm.detach()),
-                             "d": float(d_loss.detach())}
+    logs = {"recon": recon.item(), "edges": edges.item(), "g_adv": float(g_adv.detach()), "fm": float(fm.detach()),
+            "d": float(d_loss.detach())}
+    return g_loss + d_loss, logs
 
 
 @torch.no_grad()
