@@ -125,9 +125,9 @@ def test_transformer_features_and_training(library, tmp_path, debug_pipe):
 
 
 def test_heldout_loss_is_repeatable_and_tracks_the_weights(library, tmp_path, debug_pipe):
-    from v2a.training.features import build_transformer_features
     import copy
 
+    from v2a.training.features import build_transformer_features
     from v2a.training.transformer import heldout_loss, load_examples
 
     out = build_transformer_features(library, tmp_path / "features", debug_pipe, progress=False, limit=2)

@@ -29,15 +29,12 @@ class PatchDiscriminator(nn.Module):
                                     for c_in, c_out, stride in zip((1, *widths[:-1]), widths, strides)])
         self.post = nn.utils.parametrizations.weight_norm(nn.Conv2d(widths[-1], 1, 3, padding=1))
 
-    def score_image(self, h: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
-        features = []
+    def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, list[torch.Tensor]]:
+        h, features = image, []
         for conv in self.convs:
             h = F.leaky_relu(conv(h), 0.1)
             features.append(h)
         return self.post(h).flatten(1), features
-
-    def forward(self, image: torch.Tensor):
-        return self.score_image(image)
 
 
 def lsgan_terms(discriminators: nn.Module, real: torch.Tensor, fake: torch.Tensor):

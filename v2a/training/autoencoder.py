@@ -78,10 +78,15 @@ def mel_crops(mels: list[np.ndarray], crop: int, batch_size: int, seed: int) -> 
         yield {"mel": torch.from_numpy(batch)}
 
 
+def noisy_round_trip(model: MelAutoencoder, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(latent, decoded)``: the decoder sees the latent with training noise added."""
+    z = model.encode(mel)
+    return z, model.decode(z + LATENT_NOISE * torch.randn_like(z))
+
+
 def autoencoder_loss(model: MelAutoencoder, batch: dict) -> tuple[torch.Tensor, dict]:
     mel = batch["mel"]
-    z = model.encode(mel)
-    decoded = model.decode(z + LATENT_NOISE * torch.randn_like(z))
+    z, decoded = noisy_round_trip(model, mel)
     recon = F.l1_loss(decoded, mel)
     edges = edge_loss(decoded, mel)
     penalty = z.pow(2).mean()
@@ -115,9 +120,7 @@ class AdversarialAutoencoder(nn.Module):
 
 def adversarial_autoencoder_loss(model: AdversarialAutoencoder, batch: dict) -> tuple[torch.Tensor, dict]:
     mel = batch["mel"]
-    ae = model.autoencoder
-    z = ae.encode(mel)
-    decoded = ae.decode(z + LATENT_NOISE * torch.randn_like(z))
+    z, decoded = noisy_round_trip(model.autoencoder, mel)
     recon = F.l1_loss(decoded, mel)
     edges = edge_loss(decoded, mel)  # logged only: it rewards smooth output, which the discriminator is there to undo
     d_loss, g_adv, fm = lsgan_terms(model.discriminator, mel, decoded)

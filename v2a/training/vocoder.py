@@ -59,7 +59,7 @@ class SpectrogramDiscriminator(PatchDiscriminator):
     def forward(self, x):
         spec = torch.stft(x, self.n_fft, self.n_fft // 4, window=torch.hann_window(self.n_fft, device=x.device),
                           return_complex=True).abs()
-        return self.score_image(torch.log1p(spec)[:, None].transpose(2, 3))  # (B, 1, frames, bins)
+        return super().forward(torch.log1p(spec)[:, None].transpose(2, 3))  # (B, 1, frames, bins)
 
 
 class Discriminators(nn.Module):
