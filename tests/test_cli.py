@@ -46,6 +46,13 @@ def test_decoder_only_training_without_a_starting_autoencoder_is_a_usage_error(t
     assert_one_line_error(result, "--decoder-only needs --init")
 
 
+def test_evaluating_on_the_train_split_is_refused(tmp_path):
+    (tmp_path / "manifest.jsonl").write_text("")
+    result = v2a("eval", "--library", tmp_path, "--split", "train", "--out", tmp_path / "out")
+    assert_one_line_error(result, "--split must be test or val")
+    assert not (tmp_path / "out").exists()
+
+
 def test_bare_commands_show_help():
     for args in ((), ("train",)):
         result = v2a(*args)

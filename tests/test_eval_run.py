@@ -78,6 +78,20 @@ def test_heldout_set_is_rendered_from_the_test_split_and_resumable(library, cach
     assert (cache / "heldout" / index[0]["path"]).stat().st_mtime_ns != mtime
 
 
+def test_plan_draws_only_from_the_chosen_split():
+    from v2a.evaluation.heldout import plan
+
+    records = [{"id": f"{split}-{i}", "category": c, "kind": k, "split": split}
+               for split in ("train", "val", "test")
+               for i, (c, k) in enumerate([("knock", "impact"), ("bell", "impact"), ("dog", "call"), ("wind", "ambience")])]
+    for split in ("val", "test"):
+        chosen = plan(records, 8, split)
+        assert chosen and {r["split"] for _, r, _ in chosen} == {split}
+        assert {scene for scene, _, _ in chosen} == {"events", "silent", "ambience"}
+    with pytest.raises(ValueError, match="val split"):
+        plan([r for r in records if r["split"] != "val"], 8, "val")
+
+
 def test_place_at_events_puts_the_onset_on_each_event():
     from v2a.evaluation.metrics import detect_onsets, onset_f1
     from v2a.evaluation.run import place_at_events

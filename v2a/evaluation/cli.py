@@ -31,6 +31,8 @@ def eval_command(
     resynthesis_clips: int = typer.Option(12, min=1, help="Real recordings for the vocoder resynthesis errors."),
     reference_vocoder: Optional[Path] = typer.Option(None, help="A vocoder folder (SpeechT5HifiGan) to compare the "
                                                                 "model's vocoder with, e.g. the universal one."),
+    split: str = typer.Option("test", help="Library split to evaluate on: test for reported numbers, val for "
+                                           "choosing settings such as --guidance without looking at test."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Evaluate a model on the held-out set: timing, semantics, quality and speed, beside the baselines."""
@@ -42,8 +44,10 @@ def eval_command(
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     if not (Path(library) / "manifest.jsonl").is_file():
         raise V2AError(f"{library}: no manifest.jsonl (build the library first: python -m v2a.data build-library)")
+    if split not in ("test", "val"):
+        raise V2AError(f"--split must be test or val, not {split!r} (train clips are what the model learned from)")
     cache = cache if cache is not None else Path(library).resolve().parent / "eval"
     evaluate(library, out, model=model, clips=clips, steps=steps, guidance=guidance, seed=seed, device=device,
              cache=cache, grid_clips=grid, max_seconds=max_seconds, real_clips=real_clips, progress=not quiet,
-             resynthesis_clips=resynthesis_clips, reference_vocoder=reference_vocoder)
+             resynthesis_clips=resynthesis_clips, reference_vocoder=reference_vocoder, split=split)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

@@ -67,20 +67,23 @@ def _round_robin(records: list[dict], key: str = "category") -> list[dict]:
     return out
 
 
-def plan(records: list[dict], clips: int) -> list[tuple[str, dict, str | None]]:
-    """Chooses ``(scene, record, style)`` for ``clips`` items from test-split records.
+def plan(records: list[dict], clips: int, split: str = "test") -> list[tuple[str, dict, str | None]]:
+    """Chooses ``(scene, record, style)`` for ``clips`` items from the records of ``split``.
+
+    ``test`` gives the numbers that are reported; ``val`` is for choosing settings (such as the
+    guidance scale) without looking at the test set.
 
     About 1/8 silent static scenes (at least one), 1/8 ambience scenes, the rest event clips,
     of which up to a third show the source's own picture; categories are spread round-robin.
     """
     from ..data.render import STYLES_FOR_KIND
 
-    test = [r for r in records if r.get("split") == "test"]
-    eventful = [r for r in test if r.get("kind") in ("impact", "call")]
-    ambience = [r for r in test if r.get("kind") == "ambience"]
-    impacts = [r for r in test if r.get("kind") == "impact"] or eventful
+    chosen_split = [r for r in records if r.get("split") == split]
+    eventful = [r for r in chosen_split if r.get("kind") in ("impact", "call")]
+    ambience = [r for r in chosen_split if r.get("kind") == "ambience"]
+    impacts = [r for r in chosen_split if r.get("kind") == "impact"] or eventful
     if not eventful:
-        raise ValueError("the library's test split has no impact or call clips to render")
+        raise ValueError(f"the library's {split} split has no impact or call clips to render")
     n_silent = max(1, round(clips / 8)) if clips >= 2 else 0
     n_amb = min(len(ambience), round(clips / 8))
     n_events = max(1, clips - n_silent - n_amb)
@@ -182,8 +185,8 @@ def packaged_real_clips() -> list[dict]:
 
 
 def build_heldout(library: str | Path, folder: str | Path, clips: int = 24, *, max_seconds: float = 6.0,
-                  real: bool = True, progress: bool = False) -> list[dict]:
-    """Renders (or reuses) the held-out set and writes ``folder/heldout.json``; returns its entries.
+                  real: bool = True, progress: bool = False, split: str = "test") -> list[dict]:
+    """Renders (or reuses) the held-out set of ``split`` and writes ``folder/heldout.json``; returns its entries.
 
     Paths of rendered items in the returned entries are absolute; in the JSON they are
     relative to ``folder`` (real clips keep their absolute path).
@@ -194,7 +197,7 @@ def build_heldout(library: str | Path, folder: str | Path, clips: int = 24, *, m
 
     library, folder = Path(library), Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    jobs = plan(read_manifest(library), clips)
+    jobs = plan(read_manifest(library), clips, split)
     entries = [render_item(library, folder, scene, record, style, max_seconds)
                for scene, record, style in tqdm(jobs, desc="held-out set", disable=not progress)]
     if real:

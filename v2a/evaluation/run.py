@@ -226,14 +226,15 @@ def library_embeddings(library: Path, records: list[dict], embedding, cache_file
     return {r["id"]: cached[r["id"]] for r in records}
 
 
-def fit_judge(library: Path, records: list[dict], embedding, cache_dir: Path | None, progress: bool = False):
-    """The judge fitted on the train split (cached), and its accuracy on the test split's recordings."""
+def fit_judge(library: Path, records: list[dict], embedding, cache_dir: Path | None, progress: bool = False,
+              split: str = "test"):
+    """The judge fitted on the train split (cached), its accuracy on ``split``'s recordings, and their embeddings."""
     import hashlib
 
     from .judge import LinearJudge
 
     train = [r for r in records if r.get("split") == "train"]
-    test = [r for r in records if r.get("split") == "test"]
+    test = [r for r in records if r.get("split") == split]
     cache_file = cache_dir / "library_embeddings.npz" if cache_dir else None
     vectors = library_embeddings(library, train + test, embedding, cache_file, progress=progress)
     digest = hashlib.sha1("\n".join(sorted(f"{r['id']}:{r['category']}" for r in train)).encode()).hexdigest()[:16]
@@ -352,7 +353,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
              steps: int = 16, guidance: float = 4.0, seed: int = 0, device: str = "cpu",
              cache: str | Path | None = None, grid_clips: int = 4, max_seconds: float = 6.0,
              real_clips: bool = True, resynthesis_clips: int = 12, progress: bool = True,
-             print_table: bool = True, reference_vocoder: str | Path | None = None) -> dict:
+             print_table: bool = True, reference_vocoder: str | Path | None = None, split: str = "test") -> dict:
     """Runs the whole evaluation and writes ``out/results.json``, ``out/table.txt``, ``out/spectrograms.png``.
 
     Args:
@@ -371,6 +372,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         resynthesis_clips: real recordings used for the resynthesis errors.
         reference_vocoder: a SpeechT5HifiGan folder to compare the pipeline's vocoder with
             (the universal vocoder a fine-tune started from).
+        split: the library split the clips, the judge's accuracy and the FD reference come
+            from: ``test`` for reported numbers, ``val`` for choosing settings.
     """
     import soundfile as sf
     from tqdm.auto import tqdm
@@ -393,12 +396,14 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
     by_id = {r["id"]: r for r in records}
 
     # 1. the held-out set, the judge and the reference embeddings
-    items = build_heldout(library, cache / "heldout", clips, max_seconds=max_seconds, real=real_clips,
-                          progress=progress)
+    heldout_dir = cache / ("heldout" if split == "test" else f"heldout-{split}")
+    items = build_heldout(library, heldout_dir, clips, max_seconds=max_seconds, real=real_clips,
+                          progress=progress, split=split)
     rendered = [it for it in items if it["scene"] != "real"]
     real = [it for it in items if it["scene"] == "real"]
     embedding = AisfxEmbedding(device=device if device != "auto" else "cpu")
-    judge, judge_info, reference_embeddings = fit_judge(library, records, embedding, cache, progress=progress)
+    judge, judge_info, reference_embeddings = fit_judge(library, records, embedding, cache, progress=progress,
+                                                        split=split)
 
     # 2. the systems
     model_name = "given pipeline" if pipe is not None else (str(model) if model else "default (weights/)")
@@ -420,7 +425,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         return calls
 
     # every finished clip is stored, so an interrupted run resumes where it stopped
-    run_key = json.dumps({"model": model_name, "steps": steps, "guidance": guidance, "seed": seed,
+    run_key = json.dumps({"model": model_name, "split": split, "steps": steps, "guidance": guidance, "seed": seed,
                           "max_seconds": max_seconds, "judge": judge.labels}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
@@ -594,7 +599,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
 
         spectrogram_grid(grid_rows, out / "spectrograms.png", DEFAULT_AUDIO.mel_rate, events=grid_events)
 
-    config = {"model": model_name, "steps": steps,
+    config = {"model": model_name, "split": split, "steps": steps,
               "guidance": guidance, "seed": seed, "device": str(pipe.device), "clips": len(rendered),
               "torch_threads": torch.get_num_threads(), "library": str(library), "max_seconds": max_seconds,
               "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters())}
@@ -638,7 +643,8 @@ COLUMNS = (  # key, header, format
 def format_table(results: dict) -> str:
     """The readable summary of ``results`` (as returned by :func:`evaluate` or read from its JSON)."""
     c, h, j = results["config"], results["heldout"], results["judge"]
-    lines = [f"v2a eval: model {c['model']}, {c['steps']} steps, guidance {c['guidance']}, seed {c['seed']}, "
+    split = c.get("split", "test")  # results written before the split option were all test
+    lines = [f"v2a eval: model {c['model']}, {split} split, {c['steps']} steps, guidance {c['guidance']}, seed {c['seed']}, "
              f"device {c['device']}, {c['torch_threads']} threads",
              f"held-out set: {h['events']} event clips ({h['heldout_style']} in the held-out PULSE style, "
              f"{h['ground_truth_events']} events), {h['silent_static']} silent static, {h['ambience']} ambience, "
@@ -653,10 +659,10 @@ def format_table(results: dict) -> str:
               "silent static scenes (lower is better); judge: judge names the prompted category (model_no_text:",
               "no prompt); top5: the prompted category is among the judge's 5 likeliest; judge pic: on clips",
               "showing the source; KL: judge(ground truth) || judge(system);",
-              "FD: Frechet distance of aiSFX embeddings to the test split's real recordings; s/s: compute",
+              f"FD: Frechet distance of aiSFX embeddings to the {split} split's real recordings; s/s: compute",
               "seconds per second of audio.", ""]
     lines.append(f"judge: linear probe on aiSFX embeddings, {j['classes']} categories from {j['train_clips']} train "
-                 f"clips; accuracy on {j['test_clips']} test-split real recordings {_fmt(j['test_accuracy'])} "
+                 f"clips; accuracy on {j['test_clips']} {split}-split real recordings {_fmt(j['test_accuracy'])} "
                  f"(chance {_fmt(j['chance'], '.3f')})")
     for name, n in results["negative_prompt"].items():
         lines.append(f"negative prompt naming the category ({name}, video only): p(category) "
