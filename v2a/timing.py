@@ -21,10 +21,20 @@ ANALYSIS_SIZE = 64
 NUM_TIMING_FEATURES = 3 * GRID * GRID + 2
 
 
+_LUMA = torch.tensor([0.299, 0.587, 0.114])
+# frames converted to float at a time: a whole clip at once is hundreds of MB of float32 and
+# runs at memory speed (~5x slower than chunks that stay in cache)
+_CHUNK_FRAMES = 8
+
+
 def _grey_small(frames: np.ndarray) -> torch.Tensor:
-    x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 255.0
-    grey = (0.299 * x[:, 0] + 0.587 * x[:, 1] + 0.114 * x[:, 2])[:, None]
-    return F.interpolate(grey, size=(ANALYSIS_SIZE, ANALYSIS_SIZE), mode="area")[:, 0]  # (T, S, S)
+    """``(T, S, S)`` grey frames in [0, 1], area-downsampled to ``ANALYSIS_SIZE``."""
+    chunks = []
+    for start in range(0, len(frames), _CHUNK_FRAMES):
+        x = torch.from_numpy(np.ascontiguousarray(frames[start:start + _CHUNK_FRAMES])).float()  # (t, H, W, 3)
+        grey = (x @ _LUMA)[:, None] / 255.0
+        chunks.append(F.interpolate(grey, size=(ANALYSIS_SIZE, ANALYSIS_SIZE), mode="area")[:, 0])
+    return torch.cat(chunks) if chunks else torch.zeros(0, ANALYSIS_SIZE, ANALYSIS_SIZE)
 
 
 def frame_motion(frames: np.ndarray) -> np.ndarray:
