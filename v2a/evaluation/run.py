@@ -234,9 +234,9 @@ def fit_judge(library: Path, records: list[dict], embedding, cache_dir: Path | N
     from .judge import LinearJudge
 
     train = [r for r in records if r.get("split") == "train"]
-    test = [r for r in records if r.get("split") == split]
+    heldout = [r for r in records if r.get("split") == split]
     cache_file = cache_dir / "library_embeddings.npz" if cache_dir else None
-    vectors = library_embeddings(library, train + test, embedding, cache_file, progress=progress)
+    vectors = library_embeddings(library, train + heldout, embedding, cache_file, progress=progress)
     digest = hashlib.sha1("\n".join(sorted(f"{r['id']}:{r['category']}" for r in train)).encode()).hexdigest()[:16]
     judge_path = cache_dir / f"judge-{digest}.safetensors" if cache_dir else None
     if judge_path is not None and judge_path.is_file():
@@ -245,13 +245,14 @@ def fit_judge(library: Path, records: list[dict], embedding, cache_dir: Path | N
         judge = LinearJudge.fit(np.stack([vectors[r["id"]] for r in train]), [r["category"] for r in train])
         if judge_path is not None:
             judge.save(judge_path)
-    known = [r for r in test if r["category"] in judge.labels]
+    known = [r for r in heldout if r["category"] in judge.labels]
     accuracy = (judge.accuracy(np.stack([vectors[r["id"]] for r in known]), [r["category"] for r in known])
                 if known else float("nan"))
+    # the keys keep their "test_" names for every split: results.json files stay comparable
     info = {"classes": len(judge.labels), "train_clips": len(train), "test_clips": len(known),
             "test_accuracy": accuracy, "train_accuracy": judge.info.get("train_accuracy"),
             "chance": 1.0 / max(1, len(judge.labels))}
-    return judge, info, np.stack([vectors[r["id"]] for r in test]) if test else np.zeros((0, judge.dim))
+    return judge, info, np.stack([vectors[r["id"]] for r in heldout]) if heldout else np.zeros((0, judge.dim))
 
 
 # ---------------------------------------------------------------------------------------------
