@@ -36,25 +36,35 @@ class MelAutoencoder(ModelMixin, ConfigMixin):
         n_mels: mel bins.
         latent_channels: channels of the latent.
         hidden: width of the convolutions.
+        blocks: residual blocks per resolution; extra blocks widen the receptive field
+            (dilations 1, 3, 9 on each time scale; 2, 4, 8 at the latent rate).
         downsample: time compression; a power of two (each halving is one strided conv).
         mel_mean / mel_std: fixed normalisation of log-mel values (silence is log(1e-5) = -11.5).
     """
 
     @register_to_config
     def __init__(self, n_mels: int = 80, latent_channels: int = 16, hidden: int = 128, downsample: int = 4,
-                 mel_mean: float = -5.0, mel_std: float = 3.0):
+                 mel_mean: float = -5.0, mel_std: float = 3.0, blocks: int = 1):
         super().__init__()
         stages = int(downsample).bit_length() - 1
         if 2**stages != downsample:
             raise ValueError(f"downsample must be a power of two, got {downsample}")
+
+        # blocks=1 gives exactly the layer list earlier versions were trained with
+        def per_scale():
+            return [ResBlock1d(hidden, 3**i) for i in range(blocks)]
+
+        def at_latent_rate():
+            return [ResBlock1d(hidden, 2 ** (i + 1)) for i in range(blocks)]
+
         enc = [nn.Conv1d(n_mels, hidden, 3, padding=1)]
         for _ in range(stages):
-            enc += [ResBlock1d(hidden), nn.Conv1d(hidden, hidden, 4, stride=2, padding=1)]
-        enc += [ResBlock1d(hidden, 2), nn.GroupNorm(min(8, hidden), hidden), nn.SiLU(), nn.Conv1d(hidden, latent_channels, 1)]
+            enc += [*per_scale(), nn.Conv1d(hidden, hidden, 4, stride=2, padding=1)]
+        enc += [*at_latent_rate(), nn.GroupNorm(min(8, hidden), hidden), nn.SiLU(), nn.Conv1d(hidden, latent_channels, 1)]
         self.encoder = nn.Sequential(*enc)
-        dec = [nn.Conv1d(latent_channels, hidden, 3, padding=1), ResBlock1d(hidden, 2)]
+        dec = [nn.Conv1d(latent_channels, hidden, 3, padding=1), *at_latent_rate()]
         for _ in range(stages):
-            dec += [nn.ConvTranspose1d(hidden, hidden, 4, stride=2, padding=1), ResBlock1d(hidden)]
+            dec += [nn.ConvTranspose1d(hidden, hidden, 4, stride=2, padding=1), *per_scale()]
         dec += [nn.GroupNorm(min(8, hidden), hidden), nn.SiLU(), nn.Conv1d(hidden, n_mels, 3, padding=1)]
         self.decoder = nn.Sequential(*dec)
         # Scale of the latent so the diffusion model sees roughly unit variance; set after training.

@@ -61,6 +61,25 @@ def library_mels(library: Path, split: str, limit: int | None = None) -> list[np
     return mels
 
 
+def feature_cache_mels(folder: Path, split: str) -> list[np.ndarray]:
+    """The log-mels stored in a feature cache (``v2a train features``): the same recordings,
+    cut to the cache's length, already computed (what a GPU machine without the library gets)."""
+    from ..data.cache import iter_feature_cache
+
+    mels = [arrays["mel"].astype(np.float16) for _, arrays in iter_feature_cache(folder, split=split)]
+    logger.info("%s: %d clips, %.1f min", split, len(mels), sum(len(m) for m in mels) / DEFAULT_AUDIO.mel_rate / 60)
+    return mels
+
+
+def training_mels(source: Path, split: str) -> list[np.ndarray]:
+    """Log-mels of a split from a sound library folder or from a feature cache folder."""
+    from ..data.cache import INDEX
+
+    if (Path(source) / INDEX).exists():
+        return feature_cache_mels(source, split)
+    return library_mels(source, split)
+
+
 def mel_crops(mels: list[np.ndarray], crop: int, batch_size: int, seed: int) -> Iterator[dict]:
     """Random ``crop``-frame windows (clips shorter than a crop are padded with silence)."""
     rng = np.random.default_rng(seed)
@@ -161,23 +180,23 @@ def set_latent_statistics(model: MelAutoencoder, mels: list[np.ndarray]) -> None
     model.latent_std.copy_(z.std(0).clamp(min=1e-3))
 
 
-def train_autoencoder(library: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
+def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
                       latent_channels: int = 32, vocoder=None, init: Path | None = None, decoder_only: bool = False,
-                      adversarial: float = 0.0) -> MelAutoencoder:
+                      adversarial: float = 0.0, blocks: int = 1) -> MelAutoencoder:
     """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``.
 
-    ``init``: start from this trained autoencoder (its sizes replace ``hidden`` and
-    ``latent_channels``); ``decoder_only``: train only its decoder; ``adversarial``: weight of
+    ``source``: a sound library or a feature cache folder (``training_mels``); ``init``: start from this trained autoencoder (its sizes replace ``hidden`` and
+    ``latent_channels`` and ``blocks``); ``decoder_only``: train only its decoder; ``adversarial``: weight of
     the discriminator's terms (0: plain L1 training).
     """
     if decoder_only and init is None:
         raise ValueError("decoder-only training needs a trained autoencoder to start from (init)")
-    train_mels = library_mels(library, "train")
-    val_mels = library_mels(library, "val")
+    train_mels = training_mels(source, "train")
+    val_mels = training_mels(source, "val")
     if init is not None:
         model = MelAutoencoder.from_pretrained(str(init)).float()
     else:
-        model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels)
+        model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels, blocks=blocks)
     if decoder_only:
         model.encoder.requires_grad_(False)
     trained = AdversarialAutoencoder(model, adversarial) if adversarial > 0 else model

@@ -42,27 +42,36 @@ def _vocoder():
 
 @app.command()
 def autoencoder(
-    library: Path = typer.Option(..., help="Sound library folder (manifest.jsonl), from `python -m v2a.data build-library`."),
+    library: Optional[Path] = typer.Option(None, help="Sound library folder (manifest.jsonl), from `python -m v2a.data "
+                                                      "build-library`."),
+    features: Optional[Path] = typer.Option(None, help="Or a feature cache (`v2a train features`): trains on its "
+                                                       "stored mels, no library needed."),
     run: Path = typer.Option(Path("runs/autoencoder"), help="Run folder (checkpoints, samples, final model)."),
     steps: int = typer.Option(6000), batch_size: int = typer.Option(32), lr: float = typer.Option(1e-3),
     crop_frames: int = typer.Option(128, help="Mel frames per training crop (multiple of 4)."),
     hidden: int = typer.Option(160), latent_channels: int = typer.Option(32),
+    blocks: int = typer.Option(1, min=1, help="Residual blocks per resolution (wider receptive field)."),
     init: Optional[Path] = typer.Option(None, help="Trained autoencoder folder (RUN/model) to start from."),
     decoder_only: bool = typer.Option(False, help="Train only the decoder of --init: the latent space stays as it "
                                                   "is, so transformers trained on it keep working."),
     adversarial: float = typer.Option(0.0, min=0.0, help="Weight of a mel patch discriminator's loss (0: off)."),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no", help="no, fp16 or bf16 (GPU)."),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(1000), warmup: int = typer.Option(200),
+    audio_samples: bool = typer.Option(True, help="Write validation audio through the shipped vocoder (off: "
+                                                  "spectrogram pictures and numbers only, no vocoder needed)."),
     quiet: bool = typer.Option(False),
 ):
     """Train the mel autoencoder on real recordings."""
     from .autoencoder import train_autoencoder
 
-    settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
+    if (library is None) == (features is None):
+        raise typer.BadParameter("give exactly one of --library and --features", param_hint="--library")
     if decoder_only and init is None:
         raise typer.BadParameter("--decoder-only needs --init (a trained autoencoder)", param_hint="--decoder-only")
-    train_autoencoder(library, settings, crop_frames=crop_frames, hidden=hidden, latent_channels=latent_channels,
-                      vocoder=_vocoder(), init=init, decoder_only=decoder_only, adversarial=adversarial)
+    settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
+    train_autoencoder(library or features, settings, crop_frames=crop_frames, hidden=hidden,
+                      latent_channels=latent_channels, vocoder=_vocoder() if audio_samples else None, init=init,
+                      decoder_only=decoder_only, adversarial=adversarial, blocks=blocks)
 
 
 @app.command()
@@ -96,24 +105,36 @@ def transformer(
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(2000), warmup: int = typer.Option(300),
     model: Optional[str] = typer.Option(None, help="Pipeline whose encoders made the features (default: shipped)."),
     init: Optional[Path] = typer.Option(None, help="Transformer folder to warm-start from (weights whose shapes match)."),
+    audio_samples: bool = typer.Option(True, help="Generate validation samples through the whole pipeline (off: "
+                                                  "held-out loss only, and only the pipeline's transformer config "
+                                                  "is read, so no encoder or vocoder weights are needed)."),
     quiet: bool = typer.Option(False),
 ):
     """Train the diffusion transformer with flow matching."""
+    import torch
+
     from ..autoencoder import MelAutoencoder
-    from ..presets import load_pipeline
+    from ..presets import DEBUG, default_weights_dir, load_pipeline
+    from ..transformer import SoundTransformer
     from .transformer import train_transformer
-    from .validation import transformer_validator
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
-    ae = MelAutoencoder.from_pretrained(str(autoencoder)).eval()
-    pipe = load_pipeline(model)
+    device = "cuda" if torch.cuda.is_available() else "cpu"  # where accelerate trains (one process)
+    ae = MelAutoencoder.from_pretrained(str(autoencoder)).eval().to(device)
+    pipe = load_pipeline(model, device=device) if audio_samples or model == DEBUG else None
+    # the conditioning widths must match the encoders that made the features: the pipeline's
+    shipped = pipe.transformer.config if pipe is not None else SoundTransformer.load_config(
+        str(Path(model or default_weights_dir()) / "transformer"))
     config = dict(latent_channels=ae.config.latent_channels, width=width, depth=depth, heads=heads,
-                  text_dim=pipe.text_encoder.hidden_size, frame_dim=pipe.frame_encoder.feature_dim,
-                  timing_dim=pipe.transformer.config.timing_dim,
-                  frame_token_rate=pipe.transformer.config.frame_token_rate)
-    pipe.autoencoder = ae
-    train_transformer(features, ae, settings, config, crop_seconds=crop_seconds,
-                      validate=transformer_validator(features, pipe), init=init)
+                  text_dim=shipped["text_dim"], frame_dim=shipped["frame_dim"], timing_dim=shipped["timing_dim"],
+                  frame_token_rate=shipped["frame_token_rate"])
+    validate = None
+    if audio_samples:
+        from .validation import transformer_validator  # needs soundfile and the whole pipeline
+
+        pipe.autoencoder = ae
+        validate = transformer_validator(features, pipe)
+    train_transformer(features, ae, settings, config, crop_seconds=crop_seconds, validate=validate, init=init)
     (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder)}))
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
@@ -52,10 +54,12 @@ class EMA:
     def update(self, model: torch.nn.Module, step: int):
         # warm up the decay so early EMA weights are not dominated by the random init
         decay = min(self.decay, (1 + step) / (10 + step))
-        for k, v in model.state_dict().items():
-            if v.dtype.is_floating_point:
-                self.shadow[k].lerp_(v.detach().float(), 1 - decay)
-            else:
+        state = model.state_dict()
+        floats = [k for k, v in state.items() if v.dtype.is_floating_point]
+        # one fused kernel per group instead of one per tensor (launches dominate small models on a GPU)
+        torch._foreach_lerp_([self.shadow[k] for k in floats], [state[k].detach().float() for k in floats], 1 - decay)
+        for k, v in state.items():
+            if not v.dtype.is_floating_point:
                 self.shadow[k].copy_(v)
 
     def copy_to(self, model: torch.nn.Module):
@@ -66,7 +70,44 @@ class EMA:
 
     def load_state_dict(self, state):
         self.decay = state["decay"]
-        self.shadow = state["shadow"]
+        # accelerate loads custom state onto the CPU; keep each average where the model is
+        self.shadow = {k: v.to(self.shadow[k].device) for k, v in state["shadow"].items()}
+
+
+class _ModelWithLoss(torch.nn.Module):
+    """The model with its loss as ``forward``: accelerate wraps ``forward`` (in autocast for
+    bf16/fp16, in DistributedDataParallel across GPUs), and the losses call other methods of
+    the model too (``encode``, ``prepare_conditions``), which would otherwise run outside both."""
+
+    def __init__(self, model: torch.nn.Module, loss_fn):
+        super().__init__()
+        self.model, self.loss_fn = model, loss_fn
+
+    def forward(self, batch: dict):
+        return self.loss_fn(self.model, batch)
+
+
+def _prefetched(batches: Iterator[dict], depth: int = 4) -> Iterator[dict]:
+    """Makes the next batches in a background thread while the accelerator runs the current step.
+
+    Collating a batch of 128 crops takes about as long as a small model's GPU step; numpy's
+    copies release the GIL, so the two overlap. Same batches, same order.
+    """
+    ready: queue.Queue = queue.Queue(maxsize=depth)
+
+    def work():
+        try:
+            for batch in batches:
+                ready.put(batch)
+        except BaseException as error:  # re-raised in the training thread
+            ready.put(error)
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        item = ready.get()
+        if isinstance(item, BaseException):
+            raise item
+        yield item
 
 
 def _lr_lambda(settings: TrainSettings):
@@ -110,12 +151,14 @@ def train(
     run_dir = Path(settings.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     accelerator = Accelerator(mixed_precision=settings.mixed_precision, cpu=not torch.cuda.is_available())
+    torch.backends.cudnn.benchmark = True  # crops have fixed shapes: let cuDNN pick the fastest convolutions
     set_seed(settings.seed)
     params = [p for p in model.parameters() if p.requires_grad] + list(extra_params or [])
     optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay, betas=(0.9, 0.99))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(settings))
-    model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
-    ema = EMA(accelerator.unwrap_model(model), settings.ema_decay)
+    trained, optimizer, scheduler = accelerator.prepare(_ModelWithLoss(model, loss_fn), optimizer, scheduler)
+    model = accelerator.unwrap_model(trained).model  # on the accelerator's device now
+    ema = EMA(model, settings.ema_decay)
     accelerator.register_for_checkpointing(ema)
 
     step = 0
@@ -128,15 +171,17 @@ def train(
         (run_dir / "settings.json").write_text(json.dumps({k: str(v) for k, v in asdict(settings).items()}, indent=1))
 
     data = batches(settings.seed + step)
+    if accelerator.device.type != "cpu":  # on a CPU the thread would only take cores from the step
+        data = _prefetched(data)
     bar = tqdm(total=settings.steps, initial=step, disable=settings.quiet or not accelerator.is_main_process,
                desc=run_dir.name, dynamic_ncols=True)
     log = (run_dir / "log.jsonl").open("a") if accelerator.is_main_process else None
     started, smoothed = time.perf_counter(), None
-    model.train()
+    trained.train()
     while step < settings.steps:
         batch = {k: v.to(accelerator.device) if torch.is_tensor(v) else v for k, v in next(data).items()}
-        with accelerator.accumulate(model):
-            loss, logs = loss_fn(model, batch)
+        with accelerator.accumulate(trained):
+            loss, logs = trained(batch)
             accelerator.backward(loss)
             if accelerator.sync_gradients and settings.grad_clip:
                 accelerator.clip_grad_norm_(params, settings.grad_clip)
@@ -144,7 +189,7 @@ def train(
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
         step += 1
-        ema.update(accelerator.unwrap_model(model), step)
+        ema.update(model, step)
         value = loss.item()
         smoothed = value if smoothed is None else 0.98 * smoothed + 0.02 * value
         bar.update(1)
@@ -157,16 +202,16 @@ def train(
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             _checkpoint(accelerator, run_dir, step, settings.keep_checkpoints)
         if validate is not None and accelerator.is_main_process and (step % settings.validate_every == 0 or step == settings.steps):
-            numbers = _validate(accelerator.unwrap_model(model), ema, validate, step, run_dir)
+            numbers = _validate(model, ema, validate, step, run_dir)
             if log is not None:
                 log.write(json.dumps({"step": step, **{f"val_{k}": float(v) for k, v in numbers.items()}}) + "\n")
                 log.flush()
-            model.train()
+            trained.train()
     bar.close()
     if log is not None:
         log.close()
     accelerator.wait_for_everyone()
-    return accelerator.unwrap_model(model), ema
+    return model, ema
 
 
 def _checkpoint(accelerator, run_dir: Path, step: int, keep: int):

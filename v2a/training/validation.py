@@ -40,9 +40,9 @@ def transformer_validator(features: Path, pipe):
             for i, (meta, arrays) in enumerate(cached):
                 k = len(arrays["motion"])
                 length = int(arrays["text_lengths"][0])
-                as_tensor = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32))[None]  # noqa: E731
+                as_tensor = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32))[None].to(pipe.device)  # noqa: E731
                 cond = model.prepare_conditions(
-                    as_tensor(arrays["text"][0, :length]), torch.ones(1, length, dtype=torch.bool),
+                    as_tensor(arrays["text"][0, :length]), torch.ones(1, length, dtype=torch.bool, device=pipe.device),
                     as_tensor(arrays["frame_features"]), as_tensor(arrays["frame_labels"]),
                     as_tensor(arrays["frame_times"]), as_tensor(arrays["motion"]), k, 1)
                 uncond = model.prepare_conditions(None, None, None, None, None, None, k, 1)

@@ -1,0 +1,181 @@
+"""Shrinks a transformer feature cache to fit the device tool's 64 MiB carry, and restores it.
+
+    python scripts/carry_features.py pack   --features .cache/features2 --frame-encoder weights/frame_encoder --out .carry/features.xz
+    python scripts/carry_features.py unpack --pack .carry/features.xz --out /tmp/features   # on the GPU machine
+
+The cache (`v2a train features`) is 178 MB of float16 npz; the pack is about a fifth of that:
+- mels: 8 bits over their global range (steps of 0.05 in natural-log units, well under the
+  autoencoder's own error), stored as differences along time (xz packs those 10 % smaller);
+- frame features (ReLU6-pooled, 0..6) and motion features (mostly near zero, a few large):
+  8 bits after a square-root / mu-law companding, so small values keep fine steps;
+- frame labels: not stored; each frame's 5 likeliest ImageNet classes and their probabilities
+  are, and the labels are rebuilt from the frame encoder's label embeddings exactly as
+  `FrameEncoder.forward` mixes them;
+- caption embeddings: stored once per caption text instead of once per clip;
+- optionally only the first ``--max-val`` validation examples.
+Then the whole thing is xz-compressed. `unpack` writes an ordinary feature cache (float16).
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import lzma
+from pathlib import Path
+
+import numpy as np
+import torch
+
+MU = 255.0
+
+
+def _linear(x, lo, hi):
+    return np.round((np.clip(x, lo, hi) - lo) / (hi - lo) * 255).astype(np.uint8)
+
+
+def _unlinear(q, lo, hi):
+    return q.astype(np.float32) / 255 * (hi - lo) + lo
+
+
+def _sqrt(x, hi):
+    return np.round(np.sqrt(np.clip(x, 0, hi) / hi) * 255).astype(np.uint8)
+
+
+def _unsqrt(q, hi):
+    return (q.astype(np.float32) / 255) ** 2 * hi
+
+
+def _mulaw(x, peak):
+    y = np.sign(x) * np.log1p(MU * np.abs(np.clip(x, -peak, peak)) / peak) / np.log1p(MU)
+    return np.round((y + 1) / 2 * 255).astype(np.uint8)
+
+
+def _unmulaw(q, peak):
+    y = q.astype(np.float32) / 255 * 2 - 1
+    return np.sign(y) * np.expm1(np.abs(y) * np.log1p(MU)) / MU * peak
+
+
+def pack(features: Path, frame_encoder: Path, out: Path, max_val: int | None = None) -> None:
+    from v2a.data.cache import iter_feature_cache
+    from v2a.frame_encoder import FrameEncoder
+
+    encoder = FrameEncoder.from_pretrained(str(frame_encoder), dtype=torch.float32).eval()
+    top_k = encoder.config.label_top_k
+    entries, mel, motion, frames, classes, probs, rest = [], [], [], [], [], [], {}
+    captions: dict[str, np.ndarray] = {}
+    label_error, n_val = 0.0, 0
+    for meta, arrays in iter_feature_cache(features):
+        if meta.get("split") == "val":
+            n_val += 1
+            if max_val is not None and n_val > max_val:
+                continue
+        with torch.no_grad():
+            logits = encoder.classifier(torch.from_numpy(arrays["frame_features"].astype(np.float32)))
+            p, c = logits.softmax(-1).topk(top_k, dim=-1)
+            p = p / p.sum(-1, keepdim=True)
+            rebuilt = (p[..., None] * encoder.label_embeddings.float()[c]).sum(1).numpy()
+        label_error = max(label_error, float(np.abs(rebuilt - arrays["frame_labels"].astype(np.float32)).max()))
+        for i, caption in enumerate(meta["captions"][: len(arrays["text_lengths"])]):
+            captions.setdefault(caption, arrays["text"][i, : arrays["text_lengths"][i]].astype(np.float16))
+        entries.append({**meta, "n_mel": len(arrays["mel"]), "n_motion": len(arrays["motion"]),
+                        "n_frames": len(arrays["frame_features"])})
+        mel.append(arrays["mel"])
+        motion.append(arrays["motion"])
+        frames.append(arrays["frame_features"])
+        classes.append(c.numpy().astype(np.uint16))
+        probs.append(p.numpy().astype(np.float16))
+        for name in ("frame_times", "events", "text_lengths"):
+            rest.setdefault(name, []).append(arrays[name])
+    mel, motion, frames = (np.concatenate(a).astype(np.float32) for a in (mel, motion, frames))
+    scales = {"mel": [float(mel.min()), float(mel.max())], "motion": float(np.abs(motion).max()),
+              "frames": float(frames.max())}
+    quantised_mel = _linear(mel, *scales["mel"])
+    arrays = {"mel_steps": np.diff(quantised_mel, axis=0, prepend=np.uint8(0)),  # uint8 wraps; cumsum undoes it
+              "motion": _mulaw(motion, scales["motion"]), "frames_t": np.ascontiguousarray(_sqrt(frames, scales["frames"]).T), "classes": np.concatenate(classes),
+              "probs": np.concatenate(probs), "label_embeddings": encoder.label_embeddings.numpy().astype(np.float16)}
+    for name, parts in rest.items():
+        arrays[name] = np.concatenate(parts)
+        for entry, part in zip(entries, parts):
+            entry[f"n_{name}"] = len(part)
+    names = sorted(captions)
+    for i, name in enumerate(names):
+        arrays[f"caption{i}"] = captions[name]
+    header = {"entries": entries, "scales": scales, "captions": names}
+    buffer = io.BytesIO()
+    np.savez(buffer, header=np.frombuffer(json.dumps(header).encode(), dtype=np.uint8), **arrays)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(lzma.compress(buffer.getvalue(), preset=6))
+    errors = {"mel": np.abs(_unlinear(quantised_mel, *scales["mel"]) - mel).max(),
+              "motion": np.abs(_unmulaw(arrays["motion"], scales["motion"]) - motion).mean(),
+              "frames": np.abs(_unsqrt(arrays["frames_t"].T, scales["frames"]) - frames).mean()}
+    print(f"{len(entries)} examples, {len(names)} captions -> {out} ({out.stat().st_size / 2**20:.1f} MiB); "
+          f"mel max error {errors['mel']:.3f}, motion mean error {errors['motion']:.4f} (mean |x| "
+          f"{np.abs(motion).mean():.4f}), frame-feature mean error {errors['frames']:.4f} (mean {frames.mean():.3f}), "
+          f"rebuilt labels max error {label_error:.4f}")
+
+
+def unpack(pack_file: Path, out: Path) -> None:
+    from v2a.data.cache import INDEX
+
+    data = np.load(io.BytesIO(lzma.decompress(pack_file.read_bytes())))
+    header = json.loads(data["header"].tobytes())
+    scales, entries = header["scales"], header["entries"]
+    captions = {name: data[f"caption{i}"] for i, name in enumerate(header["captions"])}
+    mel = _unlinear(np.cumsum(data["mel_steps"], axis=0, dtype=np.uint8), *scales["mel"]).astype(np.float16)
+    motion = _unmulaw(data["motion"], scales["motion"]).astype(np.float16)
+    frames = _unsqrt(data["frames_t"].T, scales["frames"]).astype(np.float16)
+    table = data["label_embeddings"].astype(np.float32)
+    labels = (data["probs"].astype(np.float32)[..., None] * table[data["classes"]]).sum(1).astype(np.float16)
+    offsets = {name: 0 for name in ("mel", "motion", "frames", "frame_times", "events", "text_lengths")}
+
+    def take(name, array, count):
+        start = offsets[name]
+        offsets[name] += count
+        return array[start : start + count]
+
+    out.mkdir(parents=True, exist_ok=True)
+    index, shard, shard_no = [], {}, 0
+    for n, entry in enumerate(entries):
+        f0 = offsets["frames"]
+        arrays = {"mel": take("mel", mel, entry.pop("n_mel")), "motion": take("motion", motion, entry.pop("n_motion")),
+                  "frame_features": take("frames", frames, entry.pop("n_frames"))}
+        arrays["frame_labels"] = labels[f0 : f0 + len(arrays["frame_features"])]
+        for name in ("frame_times", "events", "text_lengths"):
+            arrays[name] = take(name, data[name], entry.pop(f"n_{name}"))
+        lengths = arrays["text_lengths"]
+        text = np.zeros((len(lengths), max(lengths), table.shape[1]), dtype=np.float16)
+        for i, caption in enumerate(entry["captions"][: len(lengths)]):
+            text[i, : lengths[i]] = captions[caption]
+        arrays["text"] = text
+        entry["shard"] = f"shard-{shard_no:05d}.npz"
+        entry["arrays"] = sorted(arrays)
+        index.append(entry)
+        shard.update({f"{entry['id']}/{k}": v for k, v in arrays.items()})
+        if len(shard) >= 8 * 400 or n == len(entries) - 1:
+            np.savez(out / entry["shard"], **shard)
+            shard, shard_no = {}, shard_no + 1
+    (out / INDEX).write_text("".join(json.dumps(r) + "\n" for r in index))
+    print(f"unpacked {len(index)} examples into {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("pack")
+    p.add_argument("--features", type=Path, required=True)
+    p.add_argument("--frame-encoder", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--max-val", type=int, default=None, help="Keep only the first N validation examples.")
+    u = sub.add_parser("unpack")
+    u.add_argument("--pack", type=Path, required=True)
+    u.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if args.command == "pack":
+        pack(args.features, args.frame_encoder, args.out, args.max_val)
+    else:
+        unpack(args.pack, args.out)
+
+
+if __name__ == "__main__":
+    main()

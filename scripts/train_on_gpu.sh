@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Trains a new autoencoder, a transformer on its latent space (warm-started from the shipped
+# one) and the autoencoder's adversarial decoder, in a fixed wall-clock budget on one GPU.
+#
+#   BUDGET=520 OUT=/tmp/out bash scripts/train_on_gpu.sh FEATURES_PACK_OR_FOLDER
+#
+# FEATURES: a feature cache (`v2a train features`) or a pack of one (scripts/carry_features.py).
+# Each phase first runs CALIB steps (its lr warm-up), measures its steps per second from the
+# run's log, then resumes the same run to as many steps as fit its share of the budget: the
+# warm-up ends exactly where the resume starts, so the schedule is that of one run of the final
+# length. The step counts reached are printed; rerunning the printed commands with those
+# --steps reproduces the run without the budget logic. Results ($OUT/NAME.tar: the model as a
+# float32 folder and the run's log; split in parts over 15 MB) are written under $OUT.
+set -euo pipefail
+
+SOURCE=${1:?feature cache folder or pack}
+OUT=${OUT:-runs/gpu}
+RUNS=${RUNS:-runs/gpu-runs}
+BUDGET=${BUDGET:-520}     # seconds for the whole script
+CALIB=${CALIB:-200}
+AE_BATCH=${AE_BATCH:-128}
+DIT_BATCH=${DIT_BATCH:-128}
+GAN_BATCH=${GAN_BATCH:-64}
+PRECISION=${PRECISION:-bf16}
+START=$(date +%s)
+mkdir -p "$OUT" "$RUNS"
+
+FEATURES=$SOURCE
+if [ -f "$SOURCE" ]; then
+    FEATURES=$RUNS/features
+    python3 scripts/carry_features.py unpack --pack "$SOURCE" --out "$FEATURES"
+fi
+
+# steps RUN END: steps the run reaches by END seconds after START, at the rate its log shows
+steps() {
+    python3 - "$1/log.jsonl" "$2" "$START" "$CALIB" <<'EOF'
+import json, sys, time
+log, end, start, calib = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), int(sys.argv[4])
+rows = [r for r in map(json.loads, open(log)) if "seconds" in r]
+first, last = (rows[0], rows[-1]) if len(rows) > 1 else ({"step": 0, "seconds": 0.0}, rows[-1])
+rate = (last["step"] - first["step"]) / max(1e-6, last["seconds"] - first["seconds"])
+left = end - (time.time() - start) - 25  # start-up of the resumed command and its final save
+print(max(calib + 50, int(calib + rate * left) // 50 * 50))
+print(f"{log}: {rate:.1f} steps/s, {left:.0f} s left -> resume to the step above", file=sys.stderr)
+EOF
+}
+
+# phase NAME END ARGS...: calibration run, then the resumed run, then the model copied to OUT
+phase() {
+    local name=$1 end=$2; shift 2
+    local run=$RUNS/$name
+    python3 -m v2a.cli train "$@" --run "$run" --steps "$CALIB" --warmup "$CALIB" --checkpoint-every "$CALIB" \
+        --validate-every 100000 --mixed-precision "$PRECISION" --no-audio-samples --quiet
+    local total
+    total=$(steps "$run" "$end")
+    echo "== $name: $* --steps $total --warmup $CALIB --mixed-precision $PRECISION"
+    python3 -m v2a.cli train "$@" --run "$run" --steps "$total" --warmup "$CALIB" --checkpoint-every 1000 \
+        --validate-every 1000 --mixed-precision "$PRECISION" --no-audio-samples --quiet
+    grep val_ "$run/log.jsonl" | tail -3
+    tar cf "$OUT/$name.tar" -C "$run" model log.jsonl
+    if [ "$(stat -c %s "$OUT/$name.tar")" -gt 15000000 ]; then  # the device tool returns files up to 16 MiB
+        split -b 15000000 "$OUT/$name.tar" "$OUT/$name.tar.part-" && rm "$OUT/$name.tar"
+    fi
+    echo "== $name done at $(( $(date +%s) - START )) s"
+}
+
+AE_END=$(( BUDGET * 30 / 100 ))
+DIT_END=$(( BUDGET * 80 / 100 ))
+phase ae "$AE_END" autoencoder --features "$FEATURES" --hidden 192 --blocks 2 --latent-channels 32 \
+    --batch-size "$AE_BATCH" --lr 1e-3
+phase dit "$DIT_END" transformer --features "$FEATURES" --autoencoder "$RUNS/ae/model" --init weights/transformer \
+    --batch-size "$DIT_BATCH" --lr 6e-4
+phase gan "$BUDGET" autoencoder --features "$FEATURES" --init "$RUNS/ae/model" --decoder-only --adversarial 4 \
+    --batch-size "$GAN_BATCH" --lr 3e-4
