@@ -46,6 +46,14 @@ def test_decoder_only_training_without_a_starting_autoencoder_is_a_usage_error(t
     assert_one_line_error(result, "--decoder-only needs --init")
 
 
+@pytest.mark.parametrize("sources", [(), ("--library", ".", "--features", ".")])
+def test_autoencoder_training_needs_exactly_one_mel_source(tmp_path, sources):
+    result = v2a("train", "autoencoder", *sources, "--run", tmp_path / "run")
+    assert result.returncode == 2
+    assert_one_line_error(result, "give exactly one of --library and --features")
+    assert not (tmp_path / "run").exists()
+
+
 def test_evaluating_on_the_train_split_is_refused(tmp_path):
     (tmp_path / "manifest.jsonl").write_text("")
     result = v2a("eval", "--library", tmp_path, "--split", "train", "--out", tmp_path / "out")

@@ -93,6 +93,68 @@ def test_adversarial_decoder_fine_tuning_keeps_the_latent_space(library, tmp_pat
         train_autoencoder(library, settings(tmp_path / "x", 1), decoder_only=True)
 
 
+@pytest.fixture(scope="module")
+def labelled_features(library, tmp_path_factory, debug_pipe):
+    """A feature cache made by a frame encoder with non-trivial label embeddings, and that encoder."""
+    import copy
+
+    from v2a.training.features import build_transformer_features
+
+    pipe = copy.deepcopy(debug_pipe)
+    encoder = pipe.frame_encoder
+    encoder.label_embeddings.copy_(torch.randn(encoder.label_embeddings.shape, generator=torch.Generator().manual_seed(0)))
+    root = tmp_path_factory.mktemp("labelled")
+    encoder.save_pretrained(root / "frame_encoder")
+    return build_transformer_features(library, root / "features", pipe, progress=False), root / "frame_encoder"
+
+
+def test_autoencoder_trains_on_a_feature_caches_mels_with_deeper_blocks(labelled_features, tmp_path):
+    from v2a.autoencoder import MelAutoencoder, ResBlock1d
+    from v2a.data.cache import iter_feature_cache
+    from v2a.training.autoencoder import train_autoencoder, training_mels
+
+    features, _ = labelled_features
+    stored = [arrays["mel"] for _, arrays in iter_feature_cache(features, split="val")]
+    mels = training_mels(features, "val")
+    assert len(mels) == len(stored) == 2 and all(np.array_equal(a, b) for a, b in zip(mels, stored))
+    model = train_autoencoder(features, settings(tmp_path / "ae", 2), crop_frames=32, hidden=8, latent_channels=4,
+                              blocks=2)
+    # 2 blocks at the latent rate + 2 per upsampling stage (downsample 4: two stages)
+    assert sum(isinstance(m, ResBlock1d) for m in model.decoder) == 6
+    again = MelAutoencoder.from_pretrained(str(tmp_path / "ae" / "model"))
+    assert again.config.blocks == 2
+    mel = torch.from_numpy(mels[0][:32].astype(np.float32))[None]
+    assert torch.allclose(again(mel), model.cpu()(mel), atol=1e-5)
+
+
+def test_carry_pack_round_trips_a_feature_cache(labelled_features, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from v2a.data.cache import iter_feature_cache
+
+    spec = importlib.util.spec_from_file_location("carry", Path(__file__).parents[1] / "scripts" / "carry_features.py")
+    carry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(carry)
+    features, frame_encoder = labelled_features
+    carry.pack(features, frame_encoder, tmp_path / "pack.xz", max_val=1)
+    carry.unpack(tmp_path / "pack.xz", tmp_path / "out")
+    original = {meta["id"]: (meta, arrays) for meta, arrays in iter_feature_cache(features)}
+    restored = list(iter_feature_cache(tmp_path / "out"))
+    assert [m["split"] for m, _ in restored].count("val") == 1 and len(restored) == 5
+    peak = max(np.abs(arrays["motion"].astype(np.float32)).max() for _, arrays in original.values())
+    # 8-bit steps: mel 0.05 wide; motion mu-law, whose steps near the peak are 4.4 % of it
+    tolerance = {"mel": 0.03, "motion": 0.025 * peak, "frame_features": 0.03, "frame_labels": 0.02, "text": 1e-3}
+    for meta, arrays in restored:
+        before_meta, before = original[meta["id"]]
+        assert meta["captions"] == before_meta["captions"] and set(arrays) == set(before)
+        for name, value in arrays.items():
+            assert value.shape == before[name].shape, name
+            error = np.abs(value.astype(np.float32) - before[name].astype(np.float32)).max() if value.size else 0
+            assert error <= tolerance.get(name, 0), (name, error)
+        assert np.abs(before["frame_labels"]).max() > 0.1  # the labels test is not of zeros
+
+
 def test_transformer_features_and_training(library, tmp_path, debug_pipe):
     from v2a.data.cache import read_index
     from v2a.training.features import build_transformer_features
@@ -199,3 +261,16 @@ def test_edge_loss_punishes_blur_more_than_a_level_shift():
     shifted = mel + 1.0
     assert edge_loss(shifted, mel) < 1e-6
     assert edge_loss(blurred, mel) > 0.5
+
+
+def test_prefetched_batches_keep_their_order_and_errors():
+    from v2a.training.loop import _prefetched
+
+    def numbers():
+        yield from ({"i": i} for i in range(6))
+        raise RuntimeError("source broke")
+
+    batches = _prefetched(numbers(), depth=2)
+    assert [next(batches)["i"] for _ in range(6)] == list(range(6))
+    with pytest.raises(RuntimeError, match="source broke"):
+        next(batches)

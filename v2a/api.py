@@ -18,11 +18,10 @@ import numpy as np
 import torch
 
 from .mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from .presets import load_pipeline
 from .video import VideoClip, decode_video
 
-DEFAULT_STEPS = 16
-DEFAULT_GUIDANCE = 4.0
 
 
 def default_output_path(video_path: str | os.PathLike) -> Path:

@@ -17,6 +17,7 @@ from typing import Optional
 
 import typer
 
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from .evaluation.cli import eval_command
 from .training.cli import app as training_app
 
@@ -76,8 +77,8 @@ def add_sound(
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="What should be heard."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="What should not be heard."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same soundtrack."),
-    steps: int = typer.Option(16, min=1, help="Sampler steps (fewer is faster)."),
-    guidance: float = typer.Option(4.0, min=0.0, help="Guidance scale (1 disables guidance)."),
+    steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps (fewer is faster)."),
+    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale (1 disables guidance)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),

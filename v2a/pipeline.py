@@ -18,6 +18,7 @@ from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
 from .audio import AudioSettings
 from .autoencoder import MelAutoencoder
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from .errors import V2AError
 from .frame_encoder import FrameEncoder
 from .text_encoder import TextEncoder
@@ -104,8 +105,8 @@ class V2APipeline(DiffusionPipeline):
         clips: VideoClip | list[VideoClip],
         prompt: str | list[str | None] | None = None,
         negative_prompt: str | list[str | None] | None = None,
-        num_inference_steps: int = 16,
-        guidance_scale: float = 4.0,
+        num_inference_steps: int = DEFAULT_STEPS,
+        guidance_scale: float = DEFAULT_GUIDANCE,
         generator: torch.Generator | list[torch.Generator] | None = None,
         use_video: bool = True,
         stage_seconds: dict[str, float] | None = None,

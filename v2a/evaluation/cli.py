@@ -12,6 +12,8 @@ from typing import Optional
 
 import typer
 
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
 
 def eval_command(
     library: Path = typer.Option(..., help="Sound library folder (manifest.jsonl with train and test splits), "
@@ -19,9 +21,9 @@ def eval_command(
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug'. Default: the shipped model."),
     out: Path = typer.Option(Path("runs/eval"), help="Results folder: results.json, table.txt, spectrograms.png."),
     clips: int = typer.Option(24, min=2, help="Rendered held-out clips (3/4 with events, 1/8 silent, 1/8 ambience)."),
-    steps: int = typer.Option(16, min=1, help="Sampler steps."),
+    steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps."),
     seed: int = typer.Option(0, help="Noise seed (the same for every system on a clip)."),
-    guidance: float = typer.Option(4.0, min=0.0, help="Guidance scale."),
+    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
     cache: Optional[Path] = typer.Option(None, help="Held-out set, library embeddings and judge, reused across runs "
                                                     "(default: .cache/eval beside the library)."),

@@ -51,6 +51,8 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+
 logger = logging.getLogger(__name__)
 
 SYSTEMS = ("ground_truth", "autoencoded", "retrieval", "model", "model_no_video", "model_no_text", "untrained")
@@ -351,7 +353,7 @@ def _mean(values) -> float:
 
 
 def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, pipe=None, clips: int = 24,
-             steps: int = 16, guidance: float = 4.0, seed: int = 0, device: str = "cpu",
+             steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, seed: int = 0, device: str = "cpu",
              cache: str | Path | None = None, grid_clips: int = 4, max_seconds: float = 6.0,
              real_clips: bool = True, resynthesis_clips: int = 12, progress: bool = True,
              print_table: bool = True, reference_vocoder: str | Path | None = None, split: str = "test") -> dict:

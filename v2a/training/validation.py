@@ -14,12 +14,11 @@ import soundfile as sf
 import torch
 
 from ..audio import log_mel
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from ..data.cache import iter_feature_cache
 from ..pipeline import _cat_conditions
 
 SAMPLES = 4
-STEPS = 16
-GUIDANCE = 4.0
 
 
 def transformer_validator(features: Path, pipe):
@@ -46,7 +45,8 @@ def transformer_validator(features: Path, pipe):
                     as_tensor(arrays["frame_features"]), as_tensor(arrays["frame_labels"]),
                     as_tensor(arrays["frame_times"]), as_tensor(arrays["motion"]), k, 1)
                 uncond = model.prepare_conditions(None, None, None, None, None, None, k, 1)
-                latents = pipe.denoise(_cat_conditions(cond, uncond), [k], torch.Generator().manual_seed(i), STEPS, GUIDANCE)
+                latents = pipe.denoise(_cat_conditions(cond, uncond), [k], torch.Generator().manual_seed(i),
+                                       DEFAULT_STEPS, DEFAULT_GUIDANCE)
                 duration = k / pipe.audio_settings.latent_rate
                 wave = pipe.decode(latents, [k], [duration]).waveforms[0]
                 sf.write(folder / f"sample{i}_{meta.get('category', '')}.wav", wave, pipe.audio_settings.sample_rate)

@@ -1,0 +1,8 @@
+"""Sampler defaults shared by the pipeline, the Python API, the CLI and the evaluation.
+
+A module without imports, so ``v2a --help`` stays instant. The guidance scale is chosen per
+shipped model on the library's validation split (see weights/README.md).
+"""
+
+DEFAULT_STEPS = 16
+DEFAULT_GUIDANCE = 4.0
