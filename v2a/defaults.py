@@ -5,4 +5,4 @@ shipped model on the library's validation split (see weights/README.md).
 """
 
 DEFAULT_STEPS = 16
-DEFAULT_GUIDANCE = 4.0
+DEFAULT_GUIDANCE = 6.0
