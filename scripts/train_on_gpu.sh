@@ -8,8 +8,9 @@
 # Each phase first runs CALIB steps (its lr warm-up), measures its steps per second from the
 # run's log, then resumes the same run to as many steps as fit its share of the budget: the
 # warm-up ends exactly where the resume starts, so the schedule is that of one run of the final
-# length. The step counts reached are printed; rerunning the printed commands with those
-# --steps reproduces the run without the budget logic. Results ($OUT/NAME.tar: the model as a
+# length. The step counts reached are printed; the printed commands with those --steps are the
+# same recipe without the budget logic (not bit for bit: a resumed run draws its crops from a
+# new seed, and cuDNN picks its kernels by timing). Results ($OUT/NAME.tar: the model as a
 # float32 folder and the run's log; split in parts over 15 MB) are written under $OUT.
 set -euo pipefail
 
@@ -49,6 +50,10 @@ EOF
 phase() {
     local name=$1 end=$2; shift 2
     local run=$RUNS/$name
+    if [ -e "$run" ]; then  # its log and checkpoints would spoil the calibration
+        echo "train_on_gpu.sh: $run exists; give a fresh RUNS folder" >&2
+        exit 1
+    fi
     python3 -m v2a.cli train "$@" --run "$run" --steps "$CALIB" --warmup "$CALIB" --checkpoint-every "$CALIB" \
         --validate-every 100000 --mixed-precision "$PRECISION" --no-audio-samples --quiet
     local total
@@ -56,7 +61,7 @@ phase() {
     echo "== $name: $* --steps $total --warmup $CALIB --mixed-precision $PRECISION"
     python3 -m v2a.cli train "$@" --run "$run" --steps "$total" --warmup "$CALIB" --checkpoint-every 1000 \
         --validate-every 1000 --mixed-precision "$PRECISION" --no-audio-samples --quiet
-    grep val_ "$run/log.jsonl" | tail -3
+    grep val_ "$run/log.jsonl" | tail -3 || true  # none without a validation split
     tar cf "$OUT/$name.tar" -C "$run" model log.jsonl
     if [ "$(stat -c %s "$OUT/$name.tar")" -gt 15000000 ]; then  # the device tool returns files up to 16 MiB
         split -b 15000000 "$OUT/$name.tar" "$OUT/$name.tar.part-" && rm "$OUT/$name.tar"

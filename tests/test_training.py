@@ -274,3 +274,4 @@ def test_prefetched_batches_keep_their_order_and_errors():
     assert [next(batches)["i"] for _ in range(6)] == list(range(6))
     with pytest.raises(RuntimeError, match="source broke"):
         next(batches)
+    assert list(_prefetched(iter([{"i": 1}, {"i": 2}]))) == [{"i": 1}, {"i": 2}]  # a finite source ends

@@ -94,17 +94,18 @@ def _prefetched(batches: Iterator[dict], depth: int = 4) -> Iterator[dict]:
     copies release the GIL, so the two overlap. Same batches, same order.
     """
     ready: queue.Queue = queue.Queue(maxsize=depth)
+    finished = object()
 
     def work():
         try:
             for batch in batches:
                 ready.put(batch)
+            ready.put(finished)
         except BaseException as error:  # re-raised in the training thread
             ready.put(error)
 
     threading.Thread(target=work, daemon=True).start()
-    while True:
-        item = ready.get()
+    while (item := ready.get()) is not finished:
         if isinstance(item, BaseException):
             raise item
         yield item

@@ -93,7 +93,8 @@ def stft_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
 
 def gan_loss(model: VocoderGAN, batch: dict) -> tuple[torch.Tensor, dict]:
     real, mel = batch["audio"], batch["mel"]
-    fake = model.generator(mel)[:, : real.shape[1]]
+    # float32 waveform: the spectral losses' STFTs reject bf16/fp16, and CUDA autocast leaves stft alone
+    fake = model.generator(mel)[:, : real.shape[1]].float()
     d_loss, g_adv, fm = lsgan_terms(model.discriminators, real, fake)
     mel_l1 = F.l1_loss(log_mel(fake), log_mel(real))
     spectral = stft_loss(fake, real)
