@@ -275,3 +275,22 @@ def test_prefetched_batches_keep_their_order_and_errors():
     with pytest.raises(RuntimeError, match="source broke"):
         next(batches)
     assert list(_prefetched(iter([{"i": 1}, {"i": 2}]))) == [{"i": 1}, {"i": 2}]  # a finite source ends
+
+
+def test_transformer_command_trains_without_audio_samples(labelled_features, tmp_path, debug_pipe):
+    import subprocess
+    import sys
+
+    features, _ = labelled_features
+    debug_pipe.autoencoder.save_pretrained(tmp_path / "ae")
+    run = tmp_path / "dit"
+    result = subprocess.run([sys.executable, "-m", "v2a.cli", "train", "transformer", "--features", str(features),
+                             "--autoencoder", str(tmp_path / "ae"), "--run", str(run), "--model", "debug",
+                             "--steps", "2", "--batch-size", "2", "--crop-seconds", "0.5", "--width", "32",
+                             "--depth", "1", "--heads", "2", "--no-audio-samples", "--quiet"],
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert json.loads((run / "model" / "training.json").read_text())["autoencoder"] == str(tmp_path / "ae")
+    assert not list(run.glob("samples/*/*.wav"))  # no audio samples: no vocoder was needed
+    logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert any("val_loss" in row for row in logged)  # the held-out loss is still measured

@@ -119,7 +119,10 @@ def transformer(
     from .transformer import train_transformer
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
-    device = "cuda" if torch.cuda.is_available() else "cpu"  # where accelerate trains (one process)
+    from accelerate import PartialState
+
+    # where this process trains: its own GPU under `accelerate launch`, as in loop.train
+    device = PartialState(cpu=not torch.cuda.is_available()).device
     ae = MelAutoencoder.from_pretrained(str(autoencoder)).eval().to(device)
     pipe = load_pipeline(model, device=device) if audio_samples or model == DEBUG else None
     # the conditioning widths must match the encoders that made the features: the pipeline's
