@@ -17,11 +17,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from .mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .presets import load_pipeline
 from .video import VideoClip, decode_video
-
 
 
 def default_output_path(video_path: str | os.PathLike) -> Path:

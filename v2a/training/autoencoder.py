@@ -185,9 +185,10 @@ def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 
                       adversarial: float = 0.0, blocks: int = 1) -> MelAutoencoder:
     """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``.
 
-    ``source``: a sound library or a feature cache folder (``training_mels``); ``init``: start from this trained autoencoder (its sizes replace ``hidden`` and
-    ``latent_channels`` and ``blocks``); ``decoder_only``: train only its decoder; ``adversarial``: weight of
-    the discriminator's terms (0: plain L1 training).
+    ``source``: a sound library or a feature cache folder (``training_mels``); ``init``: start
+    from this trained autoencoder (its sizes replace ``hidden``, ``latent_channels`` and
+    ``blocks``); ``decoder_only``: train only its decoder; ``adversarial``: weight of the
+    discriminator's terms (0: plain L1 training).
     """
     if decoder_only and init is None:
         raise ValueError("decoder-only training needs a trained autoencoder to start from (init)")

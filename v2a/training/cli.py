@@ -111,18 +111,14 @@ def transformer(
     quiet: bool = typer.Option(False),
 ):
     """Train the diffusion transformer with flow matching."""
-    import torch
-
     from ..autoencoder import MelAutoencoder
     from ..presets import DEBUG, default_weights_dir, load_pipeline
     from ..transformer import SoundTransformer
+    from .loop import training_device
     from .transformer import train_transformer
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
-    from accelerate import PartialState
-
-    # where this process trains: its own GPU under `accelerate launch`, as in loop.train
-    device = PartialState(cpu=not torch.cuda.is_available()).device
+    device = training_device()  # encode the training clips where they are trained on
     ae = MelAutoencoder.from_pretrained(str(autoencoder)).eval().to(device)
     pipe = load_pipeline(model, device=device) if audio_samples or model == DEBUG else None
     # the conditioning widths must match the encoders that made the features: the pipeline's

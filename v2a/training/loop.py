@@ -121,6 +121,17 @@ def _lr_lambda(settings: TrainSettings):
     return fn
 
 
+def _cpu_only() -> bool:
+    return not torch.cuda.is_available()
+
+
+def training_device() -> torch.device:
+    """The device ``train`` puts this process's model on (its own GPU under ``accelerate launch``)."""
+    from accelerate import PartialState
+
+    return PartialState(cpu=_cpu_only()).device
+
+
 def latest_checkpoint(run_dir: Path) -> Path | None:
     folders = sorted((run_dir / "checkpoints").glob("step-*"), key=lambda p: int(p.name.split("-")[1]))
     return folders[-1] if folders else None
@@ -151,7 +162,7 @@ def train(
 
     run_dir = Path(settings.run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    accelerator = Accelerator(mixed_precision=settings.mixed_precision, cpu=not torch.cuda.is_available())
+    accelerator = Accelerator(mixed_precision=settings.mixed_precision, cpu=_cpu_only())
     torch.backends.cudnn.benchmark = True  # crops have fixed shapes: let cuDNN pick the fastest convolutions
     set_seed(settings.seed)
     params = [p for p in model.parameters() if p.requires_grad] + list(extra_params or [])

@@ -14,8 +14,8 @@ import soundfile as sf
 import torch
 
 from ..audio import log_mel
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from ..data.cache import iter_feature_cache
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 from ..pipeline import _cat_conditions
 
 SAMPLES = 4
