@@ -8,8 +8,11 @@ Systems, side by side on each held-out clip (:mod:`v2a.evaluation.heldout`):
 ``retrieval``       a TRAIN-split library clip of the prompted category placed at the events
                     detected from the video's motion (:func:`visual_events`); a continuous
                     sound (ambience) is looped over the whole clip instead;
+``vocoded``         the ground truth's log-mel through the model's vocoder alone: what the mel
+                    format and the vocoder keep of a sound;
 ``autoencoded``     the ground truth's log-mel through the model's autoencoder and vocoder:
-                    the best any generated latent can sound (the decoder's ceiling);
+                    the best any generated latent can sound (the decoder's ceiling); the
+                    step from ``vocoded`` to ``autoencoded`` is what the autoencoder loses;
 ``model``           the pipeline prompted with the clip's first caption;
 ``model_no_video``  the same, frames ignored (``use_video=False``);
 ``model_no_text``   the same, no prompt (video only);
@@ -55,7 +58,7 @@ from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
 
 logger = logging.getLogger(__name__)
 
-SYSTEMS = ("ground_truth", "autoencoded", "retrieval", "model", "model_no_video", "model_no_text", "untrained")
+SYSTEMS = ("ground_truth", "vocoded", "autoencoded", "retrieval", "model", "model_no_video", "model_no_text", "untrained")
 # generated only for the negative-prompt measurement: video-only with the caption as negative prompt
 NEGATIVE_SYSTEMS = ("model_negative", "untrained_no_text", "untrained_negative")
 GENERATED = ("model", "model_no_video", "model_no_text", "untrained", *NEGATIVE_SYSTEMS)
@@ -455,6 +458,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         if gt_rate != sr:
             raise ValueError(f"{item['audio']}: {gt_rate} Hz, expected {sr}")
         waves = {"ground_truth": _fit_length(gt, n)}
+        waves["vocoded"] = resynthesize(pipe, waves["ground_truth"], False)
         waves["autoencoded"] = resynthesize(pipe, waves["ground_truth"], True)
         wave, info = retrieval(clip.frames, clip.times, clip.duration, item["category"], item["kind"], item["id"], sr)
         waves["retrieval"] = wave

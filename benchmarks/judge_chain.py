@@ -1,0 +1,84 @@
+"""Where a sound's category gets lost: the judge on held-out recordings through each stage.
+
+    python benchmarks/judge_chain.py --library .cache/library [--model weights] [--split val] [--recordings 80]
+        [--autoencoder RUN/model ...]
+
+Takes N held-out real recordings of the library (a fixed random sample, at most 6 s each) and
+asks the evaluation's judge (aiSFX embedding + linear probe fitted on the train split, from
+the evaluation cache: run ``v2a eval`` once first) to name their category as they are, after
+the vocoder alone (true log-mel -> vocoder), and after autoencoder + vocoder, for the model's
+autoencoder and any extra autoencoder folders given (each through the model's vocoder). The
+gap between the last two rows is what the autoencoder loses, the one before it what the mel
+format and vocoder lose: the ceiling on how recognisable generated sound can be.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--library", type=Path, required=True)
+    parser.add_argument("--model", default=None, help="pipeline folder (default: the shipped weights/)")
+    parser.add_argument("--split", default="val", choices=("val", "test"))
+    parser.add_argument("--recordings", type=int, default=80)
+    parser.add_argument("--autoencoder", type=Path, nargs="*", default=[], help="more autoencoder folders to compare")
+    parser.add_argument("--cache", type=Path, default=None, help="evaluation cache (default: .cache/eval beside the library)")
+    args = parser.parse_args()
+
+    from v2a.audio import log_mel
+    from v2a.autoencoder import MelAutoencoder
+    from v2a.data.library import load_clip, read_manifest
+    from v2a.evaluation.embedding import AisfxEmbedding
+    from v2a.evaluation.run import fit_judge
+    from v2a.presets import load_pipeline
+
+    cache = args.cache or args.library.resolve().parent / "eval"
+    records = read_manifest(args.library)
+    judge, _, _ = fit_judge(args.library, records, AisfxEmbedding(device="cpu"), cache, split=args.split)
+    chosen = [r for r in records if r["split"] == args.split and r["category"] in judge.labels]
+    random.Random(0).shuffle(chosen)
+    chosen = chosen[: args.recordings]
+
+    pipe = load_pipeline(args.model, device="cpu")
+    rate, hop = pipe.audio_settings.sample_rate, pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
+    waves, mels = [], []
+    for r in chosen:
+        wave = load_clip(args.library, r)[: 6 * rate].astype(np.float32)
+        wave = np.pad(wave, (0, -len(wave) % hop))  # whole latent frames
+        waves.append(wave)
+        mels.append(log_mel(torch.from_numpy(wave))[None])
+
+    embedding = AisfxEmbedding(device="cpu")
+
+    def report(name: str, outputs: list[np.ndarray], extra: str = ""):
+        top1, top5 = [], []
+        for r, wave in zip(chosen, outputs):
+            p = judge.predict_proba(embedding.embed_clip(wave, rate))
+            rank = int((p > p[judge.label_index(r["category"])]).sum())
+            top1.append(rank == 0)
+            top5.append(rank < 5)
+        print(f"{name:44s} top-1 {np.mean(top1):.3f}  top-5 {np.mean(top5):.3f}{extra}", flush=True)
+
+    with torch.no_grad():
+        report("recordings", waves)
+        vocode = lambda mel, n: pipe.vocoder(mel.to(pipe.vocoder.dtype)).float()[0].numpy()[:n]  # noqa: E731
+        report("vocoder(true mel)", [vocode(m, len(w)) for m, w in zip(mels, waves)])
+        for name, autoencoder in [("model's autoencoder", pipe.autoencoder)] + [
+                (str(folder), MelAutoencoder.from_pretrained(folder).eval()) for folder in args.autoencoder]:
+            decoded = [autoencoder(m.to(autoencoder.dtype)).float() for m in mels]
+            l1 = np.mean([(d - m).abs().mean().item() for d, m in zip(decoded, mels)])
+            report(f"vocoder({name}(true mel))", [vocode(d, len(w)) for d, w in zip(decoded, waves)],
+                   f"  mel L1 {l1:.3f}")
+    print(f"{len(chosen)} {args.split}-split recordings, judge of {len(judge.labels)} categories (chance "
+          f"{1 / len(judge.labels):.3f})")
+
+
+if __name__ == "__main__":
+    main()
