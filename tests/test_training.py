@@ -93,6 +93,35 @@ def test_adversarial_decoder_fine_tuning_keeps_the_latent_space(library, tmp_pat
         train_autoencoder(library, settings(tmp_path / "x", 1), decoder_only=True)
 
 
+def test_discriminator_learning_rate_scale(library, tmp_path):
+    from v2a.training.autoencoder import AdversarialAutoencoder, train_autoencoder
+    from v2a.autoencoder import MelAutoencoder
+    from v2a.training.loop import _param_groups
+
+    model = AdversarialAutoencoder(MelAutoencoder(hidden=8, latent_channels=4), 1.0)
+    model.autoencoder.encoder.requires_grad_(False)
+    groups = _param_groups(model, None, 1e-3, {"discriminator.": 4.0})
+    assert groups[0]["lr"] == pytest.approx(4e-3) and "lr" not in groups[1]
+    assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
+    assert {id(p) for p in groups[1]["params"]} == {id(p) for p in model.autoencoder.decoder.parameters()}
+    assert len(_param_groups(model, None, 1e-3, None)) == sum(p.requires_grad for p in model.parameters())
+    with pytest.raises(ValueError, match="no trainable"):
+        _param_groups(model, None, 1e-3, {"critic.": 2.0})
+
+    # end to end: the run trains, and its checkpoint resumes with the two groups
+    start = tmp_path / "ae"
+    train_autoencoder(library, settings(start, 2), crop_frames=32, hidden=8, latent_channels=4)
+    run = tmp_path / "ae-gan"
+    train_autoencoder(library, settings(run, 2), crop_frames=32, init=start / "model", decoder_only=True,
+                      adversarial=0.5, discriminator_lr_scale=4.0)
+    train_autoencoder(library, settings(run, 3), crop_frames=32, init=start / "model", decoder_only=True,
+                      adversarial=0.5, discriminator_lr_scale=4.0)
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines() if "loss" in line]
+    assert rows and all(np.isfinite(r["d"]) for r in rows)
+    assert all(r["lr"] <= 3e-4 * 1.0001 for r in rows)  # the decoder's rate is logged, not the scaled one
+    assert latest_checkpoint(run).name == "step-3"
+
+
 @pytest.fixture(scope="module")
 def labelled_features(library, tmp_path_factory, debug_pipe):
     """A feature cache made by a frame encoder with non-trivial label embeddings, and that encoder."""

@@ -182,13 +182,14 @@ def set_latent_statistics(model: MelAutoencoder, mels: list[np.ndarray]) -> None
 
 def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
                       latent_channels: int = 32, vocoder=None, init: Path | None = None, decoder_only: bool = False,
-                      adversarial: float = 0.0, blocks: int = 1) -> MelAutoencoder:
+                      adversarial: float = 0.0, blocks: int = 1, discriminator_lr_scale: float = 1.0) -> MelAutoencoder:
     """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``.
 
     ``source``: a sound library or a feature cache folder (``training_mels``); ``init``: start
     from this trained autoencoder (its sizes replace ``hidden``, ``latent_channels`` and
     ``blocks``); ``decoder_only``: train only its decoder; ``adversarial``: weight of the
-    discriminator's terms (0: plain L1 training).
+    discriminator's terms (0: plain L1 training); ``discriminator_lr_scale``: its learning rate
+    relative to the decoder's (trained in step at the same rate it stays at chance).
     """
     if decoder_only and init is None:
         raise ValueError("decoder-only training needs a trained autoencoder to start from (init)")
@@ -224,7 +225,9 @@ def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 
         return validate(ema.autoencoder if adversarial > 0 else ema, step, folder)
 
     trained, ema = train(settings, trained, lambda seed: mel_crops(train_mels, crop_frames, settings.batch_size, seed),
-                         loss, validate_autoencoder)
+                         loss, validate_autoencoder,
+                         lr_scales={"discriminator.": discriminator_lr_scale}
+                         if adversarial > 0 and discriminator_lr_scale != 1.0 else None)
     final = ema_model(trained, ema)
     final = final.autoencoder if adversarial > 0 else final
     if not decoder_only:  # a frozen encoder keeps its latent statistics

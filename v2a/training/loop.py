@@ -137,6 +137,22 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return folders[-1] if folders else None
 
 
+def _param_groups(model: torch.nn.Module, extra_params, learning_rate: float, lr_scales: dict[str, float] | None):
+    """The optimiser's parameter groups: one, or one per ``lr_scales`` name prefix (its learning
+    rate scaled) plus one for the rest. The schedule multiplies every group's rate alike."""
+    trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
+    if not lr_scales:  # a single group, as checkpoints written before scales existed expect
+        return [p for _, p in trainable] + list(extra_params or [])
+    groups = []
+    for prefix, scale in lr_scales.items():
+        chosen = [p for name, p in trainable if name.startswith(prefix)]
+        if not chosen:
+            raise ValueError(f"no trainable parameters under {prefix!r} to scale the learning rate of")
+        groups.append({"params": chosen, "lr": learning_rate * scale})
+    rest = [p for name, p in trainable if not any(name.startswith(prefix) for prefix in lr_scales)]
+    return groups + [{"params": rest + list(extra_params or [])}]
+
+
 def train(
     settings: TrainSettings,
     model: torch.nn.Module,
@@ -144,6 +160,7 @@ def train(
     loss_fn: Callable[[torch.nn.Module, dict], tuple[torch.Tensor, dict]],
     validate: Callable[[torch.nn.Module, int, Path], dict] | None = None,
     extra_params: list[torch.nn.Parameter] | None = None,
+    lr_scales: dict[str, float] | None = None,
 ) -> tuple[torch.nn.Module, EMA]:
     """Trains ``model`` and returns it with its EMA.
 
@@ -155,6 +172,8 @@ def train(
         loss_fn: ``loss_fn(model, batch) -> (loss, logs)``.
         validate: ``validate(ema_model, step, folder)``, called every ``validate_every`` steps
             with the EMA weights loaded; writes samples into ``folder`` and returns numbers to log.
+        lr_scales: learning-rate multipliers by parameter-name prefix, e.g. ``{"discriminator.": 4}``
+            (a GAN's discriminator learning faster than its generator).
     """
     from accelerate import Accelerator
     from accelerate.utils import set_seed
@@ -166,7 +185,8 @@ def train(
     torch.backends.cudnn.benchmark = True  # crops have fixed shapes: let cuDNN pick the fastest convolutions
     set_seed(settings.seed)
     params = [p for p in model.parameters() if p.requires_grad] + list(extra_params or [])
-    optimizer = torch.optim.AdamW(params, lr=settings.learning_rate, weight_decay=settings.weight_decay, betas=(0.9, 0.99))
+    optimizer = torch.optim.AdamW(_param_groups(model, extra_params, settings.learning_rate, lr_scales),
+                                  lr=settings.learning_rate, weight_decay=settings.weight_decay, betas=(0.9, 0.99))
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(settings))
     trained, optimizer, scheduler = accelerator.prepare(_ModelWithLoss(model, loss_fn), optimizer, scheduler)
     model = accelerator.unwrap_model(trained).model  # on the accelerator's device now
@@ -207,7 +227,8 @@ def train(
         bar.update(1)
         bar.set_postfix(loss=f"{smoothed:.4f}", it_s=f"{bar.format_dict['rate'] or 0:.2f}")
         if log is not None and (step % 50 == 0 or step == settings.steps):
-            log.write(json.dumps({"step": step, "loss": value, "smoothed": smoothed, "lr": scheduler.get_last_lr()[0],
+            # the last group has the base rate (lr_scales' groups come first)
+            log.write(json.dumps({"step": step, "loss": value, "smoothed": smoothed, "lr": scheduler.get_last_lr()[-1],
                                   "seconds": round(time.perf_counter() - started, 1),
                                   **{k: float(v) for k, v in logs.items()}}) + "\n")
             log.flush()
