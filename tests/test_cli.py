@@ -46,6 +46,15 @@ def test_decoder_only_training_without_a_starting_autoencoder_is_a_usage_error(t
     assert_one_line_error(result, "--decoder-only needs --init")
 
 
+@pytest.mark.parametrize("scale", ["0", "-1"])
+def test_a_discriminator_learning_rate_scale_must_be_positive(tmp_path, scale):
+    result = v2a("train", "autoencoder", "--library", str(tmp_path), "--run", tmp_path / "run",
+                 "--discriminator-lr-scale", scale)
+    assert result.returncode == 2
+    assert_one_line_error(result, "--discriminator-lr-scale: must be above 0")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("sources", [(), ("--library", ".", "--features", ".")])
 def test_autoencoder_training_needs_exactly_one_mel_source(tmp_path, sources):
     result = v2a("train", "autoencoder", *sources, "--run", tmp_path / "run")

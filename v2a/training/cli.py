@@ -55,8 +55,7 @@ def autoencoder(
     decoder_only: bool = typer.Option(False, help="Train only the decoder of --init: the latent space stays as it "
                                                   "is, so transformers trained on it keep working."),
     adversarial: float = typer.Option(0.0, min=0.0, help="Weight of a mel patch discriminator's loss (0: off)."),
-    discriminator_lr_scale: float = typer.Option(1.0, min=0.0, min_open=True,
-                                                 help="The discriminator's learning rate as a multiple of --lr."),
+    discriminator_lr_scale: float = typer.Option(1.0, help="The discriminator's learning rate as a multiple of --lr."),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no", help="no, fp16 or bf16 (GPU)."),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(1000), warmup: int = typer.Option(200),
     audio_samples: bool = typer.Option(True, help="Write validation audio through the shipped vocoder (off: "
@@ -70,6 +69,8 @@ def autoencoder(
         raise typer.BadParameter("give exactly one of --library and --features", param_hint="--library")
     if decoder_only and init is None:
         raise typer.BadParameter("--decoder-only needs --init (a trained autoencoder)", param_hint="--decoder-only")
+    if discriminator_lr_scale <= 0:
+        raise typer.BadParameter("must be above 0", param_hint="--discriminator-lr-scale")
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     train_autoencoder(library or features, settings, crop_frames=crop_frames, hidden=hidden,
                       latent_channels=latent_channels, vocoder=_vocoder() if audio_samples else None, init=init,
