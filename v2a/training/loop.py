@@ -184,9 +184,9 @@ def train(
     accelerator = Accelerator(mixed_precision=settings.mixed_precision, cpu=_cpu_only())
     torch.backends.cudnn.benchmark = True  # crops have fixed shapes: let cuDNN pick the fastest convolutions
     set_seed(settings.seed)
-    params = [p for p in model.parameters() if p.requires_grad] + list(extra_params or [])
     optimizer = torch.optim.AdamW(_param_groups(model, extra_params, settings.learning_rate, lr_scales),
                                   lr=settings.learning_rate, weight_decay=settings.weight_decay, betas=(0.9, 0.99))
+    params = [p for group in optimizer.param_groups for p in group["params"]]  # what gets clipped
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(settings))
     trained, optimizer, scheduler = accelerator.prepare(_ModelWithLoss(model, loss_fn), optimizer, scheduler)
     model = accelerator.unwrap_model(trained).model  # on the accelerator's device now
