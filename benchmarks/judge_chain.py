@@ -1,14 +1,15 @@
 """Where a sound's category gets lost: the judge on held-out recordings through each stage.
 
     python benchmarks/judge_chain.py --library .cache/library [--model weights] [--split val] [--recordings 80]
-        [--autoencoder RUN/model ...]
+        [--autoencoder RUN/model ...] [--vocoder RUN/model ...]
 
 Takes N held-out real recordings of the library (a fixed random sample, at most 6 s each) and
 asks the evaluation's judge (aiSFX embedding + linear probe fitted on the train split, from
 the evaluation cache: run ``v2a eval`` once first) to name their category as they are, after
 the vocoder alone (true log-mel -> vocoder), and after autoencoder + vocoder, for the model's
-autoencoder and any extra autoencoder folders given (each through the model's vocoder). The
-gap between the last two rows is what the autoencoder loses, the one before it what the mel
+autoencoder and any extra autoencoder folders given (each through the model's vocoder), and
+for any extra vocoder folders given (each after the true mel and after the model's
+autoencoder). The gap between the autoencoder and vocoder rows is what the autoencoder loses, the one before it what the mel
 format and vocoder lose: the ceiling on how recognisable generated sound can be.
 """
 
@@ -29,14 +30,17 @@ def main():
     parser.add_argument("--split", default="val", choices=("val", "test"))
     parser.add_argument("--recordings", type=int, default=80)
     parser.add_argument("--autoencoder", type=Path, nargs="*", default=[], help="more autoencoder folders to compare")
+    parser.add_argument("--vocoder", type=Path, nargs="*", default=[], help="more vocoder folders to compare")
     parser.add_argument("--cache", type=Path, default=None, help="evaluation cache (default: .cache/eval beside the library)")
     args = parser.parse_args()
+
+    from transformers import SpeechT5HifiGan
 
     from v2a.audio import log_mel
     from v2a.autoencoder import MelAutoencoder
     from v2a.data.library import load_clip, read_manifest
     from v2a.evaluation.embedding import AisfxEmbedding
-    from v2a.evaluation.run import fit_judge
+    from v2a.evaluation.run import fit_judge, resynthesize
     from v2a.presets import load_pipeline
 
     cache = args.cache or args.library.resolve().parent / "eval"
@@ -48,12 +52,10 @@ def main():
 
     pipe = load_pipeline(args.model, device="cpu")
     rate, hop = pipe.audio_settings.sample_rate, pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
-    waves, mels = [], []
+    waves = []
     for r in chosen:
         wave = load_clip(args.library, r)[: 6 * rate].astype(np.float32)
-        wave = np.pad(wave, (0, -len(wave) % hop))  # whole latent frames
-        waves.append(wave)
-        mels.append(log_mel(torch.from_numpy(wave))[None])
+        waves.append(np.pad(wave, (0, -len(wave) % hop)))  # whole latent frames
 
     embedding = AisfxEmbedding(device="cpu")
 
@@ -68,14 +70,18 @@ def main():
 
     with torch.no_grad():
         report("recordings", waves)
-        vocode = lambda mel, n: pipe.vocoder(mel.to(pipe.vocoder.dtype)).float()[0].numpy()[:n]  # noqa: E731
-        report("vocoder(true mel)", [vocode(m, len(w)) for m, w in zip(mels, waves)])
+        report("vocoder(true mel)", [resynthesize(pipe, w, False) for w in waves])
         for name, autoencoder in [("model's autoencoder", pipe.autoencoder)] + [
                 (str(folder), MelAutoencoder.from_pretrained(folder).eval()) for folder in args.autoencoder]:
-            decoded = [autoencoder(m.to(autoencoder.dtype)).float() for m in mels]
-            l1 = np.mean([(d - m).abs().mean().item() for d, m in zip(decoded, mels)])
-            report(f"vocoder({name}(true mel))", [vocode(d, len(w)) for d, w in zip(decoded, waves)],
+            mels = [log_mel(torch.from_numpy(w))[None] for w in waves]
+            l1 = np.mean([(autoencoder(m.to(autoencoder.dtype)).float() - m).abs().mean().item() for m in mels])
+            report(f"vocoder({name}(true mel))", [resynthesize(pipe, w, True, autoencoder=autoencoder) for w in waves],
                    f"  mel L1 {l1:.3f}")
+        for folder in args.vocoder:
+            vocoder = SpeechT5HifiGan.from_pretrained(str(folder), dtype=torch.float32).eval()
+            report(f"{folder}(true mel)", [resynthesize(pipe, w, False, vocoder=vocoder) for w in waves])
+            report(f"{folder}(model's autoencoder(true mel))",
+                   [resynthesize(pipe, w, True, vocoder=vocoder) for w in waves])
     print(f"{len(chosen)} {args.split}-split recordings, judge of {len(judge.labels)} categories (chance "
           f"{1 / len(judge.labels):.3f})")
 

@@ -55,6 +55,14 @@ def test_a_discriminator_learning_rate_scale_must_be_positive(tmp_path, scale):
     assert not (tmp_path / "run").exists()
 
 
+def test_a_discriminator_learning_rate_scale_without_a_discriminator_is_a_usage_error(tmp_path):
+    result = v2a("train", "autoencoder", "--library", str(tmp_path), "--run", tmp_path / "run",
+                 "--discriminator-lr-scale", "4")
+    assert result.returncode == 2
+    assert_one_line_error(result, "--discriminator-lr-scale: needs --adversarial")
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("sources", [(), ("--library", ".", "--features", ".")])
 def test_autoencoder_training_needs_exactly_one_mel_source(tmp_path, sources):
     result = v2a("train", "autoencoder", *sources, "--run", tmp_path / "run")

@@ -264,6 +264,42 @@ def test_vocoder_fine_tuning_runs_and_resumes(library, tmp_path, debug_pipe):
     assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val")))
 
 
+def test_vocoder_fine_tuning_runs_on_autoencoded_mels(library, tmp_path, debug_pipe):
+    import copy
+
+    from v2a.training.vocoder import library_waves, resynthesis_distance, train_vocoder
+
+    before = copy.deepcopy(debug_pipe.vocoder).float()
+    final = train_vocoder(library, settings(tmp_path / "gta", 2), copy.deepcopy(before).train(),
+                          autoencoder=copy.deepcopy(debug_pipe.autoencoder))
+    changed = [k for k, v in final.state_dict().items() if not torch.equal(v, before.state_dict()[k])]
+    assert changed
+    waves = library_waves(library, "val")
+    assert np.isfinite(resynthesis_distance(final.eval(), waves, autoencoder=debug_pipe.autoencoder.float()))
+
+
+def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():
+    from v2a.audio import log_mel
+    from v2a.training.vocoder import SEGMENT, segments
+
+    class PassThrough(torch.nn.Module):  # the round trip adds only the training latent noise
+        def encode(self, mel):
+            return mel
+
+        def decode(self, z):
+            return z
+
+    rng = np.random.default_rng(0)
+    bursts = np.repeat(rng.uniform(0.01, 1.0, 200), 512)  # a loudness that changes every two frames
+    wave = (rng.standard_normal(len(bursts)) * bursts).astype(np.float32)
+    batch = next(segments([wave], 3, seed=1, autoencoder=PassThrough()))
+    assert batch["audio"].shape == (3, SEGMENT) and batch["mel"].shape == (3, SEGMENT // 256, 80)
+    own = log_mel(batch["audio"])
+    inner = (batch["mel"] - own)[:, 2:-2].abs().mean()  # the crop's own edge frames see its reflect padding
+    assert inner < 0.15  # only the latent noise (mean |N(0, 0.1)| = 0.08)
+    assert (batch["mel"][:, 3:-1] - own[:, 2:-2]).abs().mean() > 5 * inner  # one frame off is far
+
+
 def test_warm_start_copies_matching_weights_and_leaves_new_shapes_fresh(debug_pipe):
     from v2a.training.transformer import warm_start
     from v2a.transformer import SoundTransformer

@@ -284,16 +284,17 @@ def griffin_lim_from_log_mel(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
 
 
 @torch.no_grad()
-def resynthesize(pipe, wave: np.ndarray, through_autoencoder: bool, vocoder=None) -> np.ndarray:
+def resynthesize(pipe, wave: np.ndarray, through_autoencoder: bool, vocoder=None, autoencoder=None) -> np.ndarray:
     """``wave``'s log-mel back to audio with the pipeline's vocoder (or ``vocoder``), optionally
-    through its autoencoder first; the result has ``wave``'s length."""
+    through its autoencoder (or ``autoencoder``) first; the result has ``wave``'s length."""
     from ..audio import log_mel
 
     hop = pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
     n = max(hop, int(math.ceil(len(wave) / hop)) * hop)
     mel = log_mel(torch.from_numpy(np.pad(np.asarray(wave, np.float32), (0, n - len(wave))))).to(pipe.device)[None]
     if through_autoencoder:
-        mel = pipe.autoencoder(mel.to(pipe.autoencoder.dtype))
+        autoencoder = autoencoder if autoencoder is not None else pipe.autoencoder
+        mel = autoencoder(mel.to(autoencoder.device, autoencoder.dtype))
     vocoder = vocoder if vocoder is not None else pipe.vocoder
     return _fit_length(vocoder(mel.to(vocoder.device, vocoder.dtype)).float()[0].cpu().numpy(), len(wave))
 

@@ -71,6 +71,9 @@ def autoencoder(
         raise typer.BadParameter("--decoder-only needs --init (a trained autoencoder)", param_hint="--decoder-only")
     if discriminator_lr_scale <= 0:
         raise typer.BadParameter("must be above 0", param_hint="--discriminator-lr-scale")
+    if discriminator_lr_scale != 1.0 and adversarial == 0:
+        raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
+                                 param_hint="--discriminator-lr-scale")
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     train_autoencoder(library or features, settings, crop_frames=crop_frames, hidden=hidden,
                       latent_channels=latent_channels, vocoder=_vocoder() if audio_samples else None, init=init,
@@ -146,6 +149,9 @@ def vocoder(
     library: Path = typer.Option(..., help="Sound library folder."),
     run: Path = typer.Option(Path("runs/vocoder")),
     init: Optional[Path] = typer.Option(None, help="SpeechT5HifiGan folder to start from (default: the shipped vocoder)."),
+    autoencoder: Optional[Path] = typer.Option(None, help="Autoencoder folder (RUN/model or weights/autoencoder): "
+                                                          "train on mels passed through it, as the pipeline's "
+                                                          "vocoder hears them."),
     steps: int = typer.Option(2000), batch_size: int = typer.Option(4), lr: float = typer.Option(2e-5),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
     checkpoint_every: int = typer.Option(200), validate_every: int = typer.Option(500), warmup: int = typer.Option(50),
@@ -158,4 +164,9 @@ def vocoder(
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     generator = SpeechT5HifiGan.from_pretrained(str(init)) if init else _vocoder()
-    train_vocoder(library, settings, generator.float().train())
+    ae = None
+    if autoencoder is not None:
+        from ..autoencoder import MelAutoencoder
+
+        ae = MelAutoencoder.from_pretrained(str(autoencoder))
+    train_vocoder(library, settings, generator.float().train(), autoencoder=ae)

@@ -5,6 +5,13 @@ library with HiFi-GAN's own recipe, made lighter for CPUs: a multi-period discri
 (periods 2, 3, 5, 7, 11) and a multi-resolution spectrogram discriminator, least-squares GAN
 losses, feature matching (``adversarial.lsgan_terms``), and mel L1 plus multi-resolution STFT
 losses.
+
+In the pipeline the vocoder never hears a true mel: it hears the autoencoder's decoder output,
+which lacks some of the grain and noise of the real thing. With ``autoencoder`` given, the
+vocoder is fine-tuned on mels passed through that autoencoder (with the latent noise its
+decoder was trained with) against the real waveform ("ground-truth-aligned" fine-tuning, as
+TTS vocoders are fine-tuned on their acoustic model's output), so it learns to put back what
+the decoder smooths away.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from .loop import TrainSettings, ema_model, train
 logger = logging.getLogger(__name__)
 
 SEGMENT = 8192  # samples per training crop (0.37 s), as in HiFi-GAN
+CONTEXT = 4096  # samples the autoencoder sees on each side of a crop (16 mel frames, whole latent frames)
 MEL_WEIGHT = 45.0  # HiFi-GAN's weighting of the mel loss against the adversarial terms
 STFT_WEIGHT = 2.0
 FM_WEIGHT = 2.0
@@ -102,19 +110,30 @@ def gan_loss(model: VocoderGAN, batch: dict) -> tuple[torch.Tensor, dict]:
     return g_loss + d_loss, {"mel_l1": mel_l1.item(), "stft": spectral.item(), "d": float(d_loss.detach()), "g_adv": float(g_adv.detach())}
 
 
-def segments(waves: list[np.ndarray], batch_size: int, seed: int) -> Iterator[dict]:
+def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=None) -> Iterator[dict]:
+    """Random ``SEGMENT``-sample crops and their log-mels (through ``autoencoder`` when given:
+    it sees ``CONTEXT`` more samples on each side, so its edges do not fall on the crop)."""
+    from .autoencoder import noisy_round_trip
+
     rng = np.random.default_rng(seed)
     lengths = np.array([len(w) for w in waves], dtype=np.float64)
     p = lengths / lengths.sum()
+    context = CONTEXT if autoencoder is not None else 0
     while True:
-        batch = np.zeros((batch_size, SEGMENT), np.float32)
+        batch = np.zeros((batch_size, SEGMENT + 2 * context), np.float32)
         for i, index in enumerate(rng.choice(len(waves), size=batch_size, p=p)):
-            w = waves[index]
-            start = rng.integers(0, max(1, len(w) - SEGMENT + 1))
-            piece = w[start : start + SEGMENT]
+            w = np.pad(waves[index], (context, context))
+            start = rng.integers(0, max(1, len(w) - SEGMENT - 2 * context + 1))
+            piece = w[start : start + SEGMENT + 2 * context]
             batch[i, : len(piece)] = piece
-        audio = torch.from_numpy(batch)
-        yield {"audio": audio, "mel": log_mel(audio)}
+        window = torch.from_numpy(batch)
+        mel = log_mel(window)
+        if autoencoder is not None:
+            with torch.no_grad():
+                mel = noisy_round_trip(autoencoder, mel)[1]
+            hop = DEFAULT_AUDIO.hop_length
+            mel = mel[:, context // hop : (context + SEGMENT) // hop]
+        yield {"audio": window[:, context : context + SEGMENT], "mel": mel}
 
 
 def library_waves(library: Path, split: str) -> list[np.ndarray]:
@@ -123,40 +142,53 @@ def library_waves(library: Path, split: str) -> list[np.ndarray]:
     return [load_clip(library, r) for r in read_manifest(library) if r.get("split") == split]
 
 
+def _held_out_mel(w: np.ndarray, autoencoder=None) -> tuple[np.ndarray, torch.Tensor]:
+    """``(audio, mel)`` of a whole held-out clip cut to whole latent frames (through ``autoencoder``
+    when given, without training noise: how the pipeline decodes)."""
+    usable = len(w) // (DEFAULT_AUDIO.hop_length * 4) * DEFAULT_AUDIO.hop_length * 4
+    mel = log_mel(torch.from_numpy(w[:usable]))[None]
+    return w[:usable], (autoencoder(mel) if autoencoder is not None else mel)
+
+
 @torch.no_grad()
-def resynthesis_distance(generator, waves: list[np.ndarray], limit: int = 64) -> float:
-    """Mean multi-resolution STFT distance of ``generator(log_mel(x))`` to ``x`` over held-out clips."""
+def resynthesis_distance(generator, waves: list[np.ndarray], limit: int = 64, autoencoder=None) -> float:
+    """Mean multi-resolution STFT distance of ``generator(log_mel(x))`` to ``x`` over held-out clips
+    (of ``generator(autoencoder(log_mel(x)))`` when ``autoencoder`` is given)."""
     from ..evaluation.metrics import multi_resolution_stft_distance
 
     scores = []
     for w in waves[:limit]:
-        usable = len(w) // DEFAULT_AUDIO.hop_length * DEFAULT_AUDIO.hop_length
-        if usable < 2048:
+        audio, mel = _held_out_mel(w, autoencoder)
+        if len(audio) < 2048:
             continue
-        x = torch.from_numpy(w[:usable])
-        y = generator(log_mel(x)[None])[0].numpy()
-        scores.append(multi_resolution_stft_distance(y, w[:usable], DEFAULT_AUDIO.sample_rate)["total"])
+        y = generator(mel)[0].numpy()
+        scores.append(multi_resolution_stft_distance(y, audio, DEFAULT_AUDIO.sample_rate)["total"])
     return float(np.mean(scores))
 
 
-def train_vocoder(library: Path, settings: TrainSettings, generator) -> nn.Module:
-    """Fine-tunes ``generator`` (a SpeechT5HifiGan); writes the EMA generator to ``run_dir/model``."""
+def train_vocoder(library: Path, settings: TrainSettings, generator, autoencoder=None) -> nn.Module:
+    """Fine-tunes ``generator`` (a SpeechT5HifiGan); writes the EMA generator to ``run_dir/model``.
+
+    ``autoencoder``: a frozen ``MelAutoencoder`` whose reconstructions the vocoder learns to
+    render (validation then measures the same chain)."""
     train_waves = library_waves(library, "train")
     val_waves = library_waves(library, "val")
     model = VocoderGAN(generator)
+    if autoencoder is not None:
+        autoencoder = autoencoder.float().eval().requires_grad_(False)
 
     def validate(ema, step: int, folder: Path) -> dict:
         import soundfile as sf
 
-        distance = resynthesis_distance(ema.generator, val_waves)
+        distance = resynthesis_distance(ema.generator, val_waves, autoencoder=autoencoder)
         for i, w in enumerate(val_waves[:3]):
-            usable = len(w) // 256 * 256
-            sf.write(folder / f"clip{i}.wav", ema.generator(log_mel(torch.from_numpy(w[:usable]))[None])[0].numpy(),
-                     DEFAULT_AUDIO.sample_rate)
+            _, mel = _held_out_mel(w, autoencoder)
+            sf.write(folder / f"clip{i}.wav", ema.generator(mel)[0].numpy(), DEFAULT_AUDIO.sample_rate)
         logger.info("step %d: validation MR-STFT distance %.4f", step, distance)
         return {"mr_stft": distance}
 
-    model, ema = train(settings, model, lambda seed: segments(train_waves, settings.batch_size, seed), gan_loss, validate)
+    model, ema = train(settings, model, lambda seed: segments(train_waves, settings.batch_size, seed, autoencoder),
+                       gan_loss, validate)
     final = ema_model(model, ema).generator
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
     return final
