@@ -1,6 +1,7 @@
 """End-to-end speed of the default model on this machine, with the stage breakdown.
 
     python benchmarks/speed.py [--seconds 8] [--steps 16] [--repeats 3] [--model PATH] [--device cpu]
+        [--guidance G] [--text-guidance T]
 
 Makes an N-second 25 fps 640x360 test clip, then times decode -> encode -> denoise -> latent
 decode -> vocoder -> mux after loading (median of the repeats), and reports peak memory.
@@ -17,6 +18,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from v2a.defaults import DEFAULT_GUIDANCE, DEFAULT_TEXT_GUIDANCE
 
 
 def make_clip(path: Path, seconds: float, fps: int = 25):
@@ -36,6 +39,9 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", default=None)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
+    parser.add_argument("--text-guidance", type=float, default=DEFAULT_TEXT_GUIDANCE,
+                        help="a separate prompt scale (one more transformer pass per step)")
     args = parser.parse_args()
 
     from v2a.mux import mux_soundtrack
@@ -55,7 +61,8 @@ def main():
         t = time.perf_counter()
         clip = decode_video(clip_path)
         times = {"decode video": time.perf_counter() - t}
-        result = pipe(clip, prompt="a ball bounces", num_inference_steps=args.steps,
+        result = pipe(clip, prompt="a ball bounces", num_inference_steps=args.steps, guidance_scale=args.guidance,
+                      text_guidance_scale=args.text_guidance,
                       generator=torch.Generator().manual_seed(repeat), stage_seconds=times)
         t = time.perf_counter()
         mux_soundtrack(clip_path, tmp / f"out{repeat}.mp4", result.waveforms[0], result.sample_rate)

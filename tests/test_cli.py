@@ -116,6 +116,23 @@ def test_error_cases(tmp_path, clip_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing half-written
 
 
+def test_text_guidance_reaches_the_model_for_files_and_folders(tmp_path):
+    src = tmp_path / "in"
+    src.mkdir()
+    write_video(src / "a.mp4", moving_square_frames(10), fps=10)
+    common = ("--model", "debug", "--steps", "2", "--prompt", "drums", "--quiet")
+    for args, target in [((src / "a.mp4", "-o", tmp_path / "plain.wav"), tmp_path / "plain.wav"),
+                         ((src / "a.mp4", "-o", tmp_path / "file.wav", "--text-guidance", "9"), tmp_path / "file.wav"),
+                         ((src, "-o", tmp_path / "out", "--audio-only", "--text-guidance", "9"), tmp_path / "out" / "a.wav")]:
+        result = v2a("add-sound", *args, *common)
+        assert result.returncode == 0, result.stderr
+        assert target.is_file()
+    plain, file, folder = (sf.read(path)[0] for path in (tmp_path / "plain.wav", tmp_path / "file.wav",
+                                                         tmp_path / "out" / "a.wav"))
+    assert abs(plain - file).max() > 1e-3
+    assert abs(file - folder).max() < 1e-4  # the folder path passes it on too
+
+
 def test_folder_batch_resumes_and_survives_bad_files(tmp_path):
     src = tmp_path / "in"
     (src / "sub").mkdir(parents=True)

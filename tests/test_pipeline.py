@@ -69,6 +69,27 @@ def test_guidance_one_skips_the_unconditional_branch(debug_pipe):
     assert calls == [1] * STEPS + [2] * STEPS
 
 
+def test_a_separate_text_guidance_weighs_the_prompt_alone(debug_pipe):
+    def wave(**kwargs):
+        return run(debug_pipe, clip(0.8), **kwargs).waveforms[0]
+
+    calls = []
+    hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+    try:
+        guided = wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=7.0)
+        np.testing.assert_array_equal(wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=3.0),
+                                      wave(prompt="drums", guidance_scale=3.0))  # equal scales: two branches
+    finally:
+        hook.remove()
+    assert calls == [3] * STEPS + [2] * STEPS * 2
+    assert np.abs(guided - wave(prompt="drums", guidance_scale=3.0)).max() > 1e-3
+    # without a prompt the prompted and the video-only branches agree, so the text scale drops out
+    np.testing.assert_allclose(wave(guidance_scale=3.0, text_guidance_scale=7.0), wave(guidance_scale=3.0), atol=1e-4)
+    # without video the video-only branch is the unconditional one: plain guidance at the text scale
+    np.testing.assert_allclose(wave(prompt="drums", use_video=False, guidance_scale=3.0, text_guidance_scale=7.0),
+                               wave(prompt="drums", use_video=False, guidance_scale=7.0), atol=1e-4)
+
+
 def test_stage_timing_adds_every_stage_and_changes_nothing(debug_pipe):
     seconds = {"encode": 1.0}  # existing entries are added to, not replaced
     timed = run(debug_pipe, clip(1.5), prompt="a ball", stage_seconds=seconds)

@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
 from .mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .presets import load_pipeline
 from .video import VideoClip, decode_video
@@ -47,6 +47,7 @@ def generate(
     seed: int = 0,
     steps: int = DEFAULT_STEPS,
     guidance: float = DEFAULT_GUIDANCE,
+    text_guidance: float | None = DEFAULT_TEXT_GUIDANCE,
     pipeline=None,
 ) -> tuple[np.ndarray, int]:
     """Generates a soundtrack for one video.
@@ -59,6 +60,8 @@ def generate(
         seed: the same seed gives the same waveform.
         steps: sampler steps; fewer is faster.
         guidance: classifier-free guidance scale (1.0 disables guidance).
+        text_guidance: the prompt's own guidance scale (``guidance`` then weighs the video
+            alone); None: the same as ``guidance``.
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
 
     Returns:
@@ -68,7 +71,7 @@ def generate(
     clip = _as_clip(video, fps, times)
     generator = torch.Generator("cpu").manual_seed(int(seed))
     out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
-               guidance_scale=guidance, generator=generator)
+               guidance_scale=guidance, text_guidance_scale=text_guidance, generator=generator)
     return out.waveforms[0], out.sample_rate
 
 
@@ -91,6 +94,7 @@ def add_sound(
     seed: int = 0,
     steps: int = DEFAULT_STEPS,
     guidance: float = DEFAULT_GUIDANCE,
+    text_guidance: float | None = DEFAULT_TEXT_GUIDANCE,
     keep_original_audio: bool = False,
     overwrite: bool = False,
     pipeline=None,
@@ -106,7 +110,7 @@ def add_sound(
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
     check_output(output_path, overwrite, source=video_path)  # fail before the slow generation
     waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
-                              guidance=guidance, pipeline=pipeline)
+                              guidance=guidance, text_guidance=text_guidance, pipeline=pipeline)
     return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
                         overwrite=overwrite)
 

@@ -17,7 +17,7 @@ from typing import Optional
 
 import typer
 
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
 from .evaluation.cli import eval_command
 from .training.cli import app as training_app
 
@@ -79,6 +79,9 @@ def add_sound(
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same soundtrack."),
     steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps (fewer is faster)."),
     guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale (1 disables guidance)."),
+    text_guidance: Optional[float] = typer.Option(
+        DEFAULT_TEXT_GUIDANCE, min=0.0,
+        help="The prompt's own guidance scale; --guidance then weighs the video alone (one more model pass per step)."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
@@ -115,12 +118,12 @@ def add_sound(
 
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
             written = run(input, target, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
-                          guidance=guidance, keep_original_audio=keep_original_audio, overwrite=overwrite,
-                          pipeline=pipe)
+                          guidance=guidance, text_guidance=text_guidance, keep_original_audio=keep_original_audio,
+                          overwrite=overwrite, pipeline=pipe)
             if not quiet:
                 typer.echo(f"wrote {written}")
             return
-        report = _run_batch(pipe, jobs, seed, steps, guidance, keep_original_audio, overwrite, quiet)
+        report = _run_batch(pipe, jobs, seed, steps, guidance, text_guidance, keep_original_audio, overwrite, quiet)
         if not quiet or report.failed:
             typer.echo(report.summary(), err=bool(report.failed))
         if report.failed:
@@ -149,7 +152,7 @@ def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, 
     return jobs
 
 
-def _run_batch(pipe, jobs, seed, steps, guidance, keep_original_audio, overwrite, quiet):
+def _run_batch(pipe, jobs, seed, steps, guidance, text_guidance, keep_original_audio, overwrite, quiet):
     from tqdm.auto import tqdm
 
     from .api import generate, write_result
@@ -166,7 +169,7 @@ def _run_batch(pipe, jobs, seed, steps, guidance, keep_original_audio, overwrite
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
             waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt, seed=seed,
-                                      steps=steps, guidance=guidance, pipeline=pipe)
+                                      steps=steps, guidance=guidance, text_guidance=text_guidance, pipeline=pipe)
             write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
                          overwrite=overwrite)
             report.done.append(job.source)

@@ -6,3 +6,4 @@ shipped model on the library's validation split (see weights/README.md).
 
 DEFAULT_STEPS = 16
 DEFAULT_GUIDANCE = 6.0
+DEFAULT_TEXT_GUIDANCE = None  # None: the prompt is weighed like the video (two-branch guidance)

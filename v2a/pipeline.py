@@ -3,6 +3,11 @@
 Reads as the data flow: encode the prompts, encode the video (sampled frames and motion
 features), prepare noise on the audio-latent clock, denoise with classifier-free guidance
 (the negative prompt is the unconditional branch), decode the latent to a log-mel, vocode.
+
+Guidance can weigh the prompt and the video apart: with a separate text scale each step runs a
+third branch, the video with the negative prompt, and the velocity becomes
+``v(neg) + g_video * (v(video, neg) - v(neg)) + g_text * (v(video, prompt) - v(video, neg))``;
+with equal scales the middle terms cancel and it is the ordinary two-branch guidance.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
 from .audio import AudioSettings
 from .autoencoder import MelAutoencoder
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
 from .errors import V2AError
 from .frame_encoder import FrameEncoder
 from .text_encoder import TextEncoder
@@ -107,6 +112,7 @@ class V2APipeline(DiffusionPipeline):
         negative_prompt: str | list[str | None] | None = None,
         num_inference_steps: int = DEFAULT_STEPS,
         guidance_scale: float = DEFAULT_GUIDANCE,
+        text_guidance_scale: float | None = DEFAULT_TEXT_GUIDANCE,
         generator: torch.Generator | list[torch.Generator] | None = None,
         use_video: bool = True,
         stage_seconds: dict[str, float] | None = None,
@@ -120,6 +126,9 @@ class V2APipeline(DiffusionPipeline):
                 of classifier-free guidance.
             num_inference_steps: Euler steps of the flow-matching sampler.
             guidance_scale: 1.0 turns guidance off; larger follows the conditions harder.
+            text_guidance_scale: how hard to follow the prompt, when that should differ from
+                ``guidance_scale`` (which then weighs the video alone); costs one more
+                transformer pass per step. None: the same as ``guidance_scale``.
             generator: a ``torch.Generator`` or one per clip, for reproducible noise.
             use_video: False ignores the frames (an ablation for evaluation).
             stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
@@ -147,24 +156,30 @@ class V2APipeline(DiffusionPipeline):
             videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
             cond = self._conditions(text, text_mask, videos, t_max, n)
             uncond = self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n)
-            guided = guidance_scale != 1.0
-            both = _cat_conditions(cond, uncond) if guided else cond
+            if text_guidance_scale is not None and text_guidance_scale != guidance_scale:
+                video_only = self._conditions(neg_text, neg_mask, videos, t_max, n)
+                branches = _cat_conditions(cond, video_only, uncond)
+            else:
+                text_guidance_scale = None
+                branches = _cat_conditions(cond, uncond) if guidance_scale != 1.0 else cond
 
         # 3-5. prepare noise, denoise, decode
         with timer("denoise"):
-            latents = self.denoise(both, lengths, generator, num_inference_steps, guidance_scale if guided else 1.0)
+            latents = self.denoise(branches, lengths, generator, num_inference_steps, guidance_scale,
+                                   text_guidance_scale)
         return self.decode(latents, lengths, [c.duration for c in clips], timer)
 
     def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
-                guidance_scale: float) -> torch.Tensor:
+                guidance_scale: float, text_guidance_scale: float | None = None) -> torch.Tensor:
         """Samples latents ``(B, max(lengths), C)``.
 
         ``conditions`` holds the conditional batch, followed by the unconditional one when
-        ``guidance_scale != 1``. Noise is drawn per clip at its own length, so batching never
-        changes a clip's result.
+        ``guidance_scale != 1``, or by the video-only and the unconditional ones when
+        ``text_guidance_scale`` is given. Noise is drawn per clip at its own length, so
+        batching never changes a clip's result.
         """
         n = len(lengths)
-        guided = guidance_scale != 1.0
+        branches = 3 if text_guidance_scale is not None else 2 if guidance_scale != 1.0 else 1
         t_max = max(lengths)
         channels = self.transformer.config.latent_channels
         gens = generator if isinstance(generator, list) else [generator] * n
@@ -174,16 +189,19 @@ class V2APipeline(DiffusionPipeline):
             noise = torch.randn(length, channels, generator=g, device=g.device if g is not None else "cpu")
             latents[i, :length] = noise.to(self.device)
             token_mask[i, :length] = True
-        mask = torch.cat([token_mask, token_mask]) if guided else token_mask
+        mask = token_mask.repeat(branches, 1)
 
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         for t in self.progress_bar(self.scheduler.timesteps):
-            x = torch.cat([latents, latents]) if guided else latents
+            x = latents.repeat(branches, 1, 1)
             sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
             velocity = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
-            if guided:
+            if branches == 2:
                 v_cond, v_uncond = velocity.chunk(2)
                 velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
+            elif branches == 3:
+                v_cond, v_video, v_uncond = velocity.chunk(3)
+                velocity = v_uncond + guidance_scale * (v_video - v_uncond) + text_guidance_scale * (v_cond - v_video)
             latents = self.scheduler.step(velocity, t, latents).prev_sample
             latents = latents * token_mask[..., None]
         return latents

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
 
 
 def eval_command(
@@ -24,6 +24,8 @@ def eval_command(
     steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps."),
     seed: int = typer.Option(0, help="Noise seed (the same for every system on a clip)."),
     guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale."),
+    text_guidance: Optional[float] = typer.Option(DEFAULT_TEXT_GUIDANCE, min=0.0,
+                                                  help="The prompt's own guidance scale (default: --guidance's)."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
     cache: Optional[Path] = typer.Option(None, help="Held-out set, library embeddings and judge, reused across runs "
                                                     "(default: .cache/eval beside the library)."),
@@ -49,7 +51,8 @@ def eval_command(
     if split not in ("test", "val"):
         raise V2AError(f"--split must be test or val, not {split!r} (train clips are what the model learned from)")
     cache = cache if cache is not None else Path(library).resolve().parent / "eval"
-    evaluate(library, out, model=model, clips=clips, steps=steps, guidance=guidance, seed=seed, device=device,
+    evaluate(library, out, model=model, clips=clips, steps=steps, guidance=guidance,
+             text_guidance=text_guidance, seed=seed, device=device,
              cache=cache, grid_clips=grid, max_seconds=max_seconds, real_clips=real_clips, progress=not quiet,
              resynthesis_clips=resynthesis_clips, reference_vocoder=reference_vocoder, split=split)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

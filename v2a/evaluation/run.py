@@ -54,7 +54,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
 
 logger = logging.getLogger(__name__)
 
@@ -357,7 +357,8 @@ def _mean(values) -> float:
 
 
 def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, pipe=None, clips: int = 24,
-             steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE, seed: int = 0, device: str = "cpu",
+             steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE,
+             text_guidance: float | None = DEFAULT_TEXT_GUIDANCE, seed: int = 0, device: str = "cpu",
              cache: str | Path | None = None, grid_clips: int = 4, max_seconds: float = 6.0,
              real_clips: bool = True, resynthesis_clips: int = 12, progress: bool = True,
              print_table: bool = True, reference_vocoder: str | Path | None = None, split: str = "test") -> dict:
@@ -369,7 +370,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         model: the pipeline to load (None = shipped default, ``"debug"``, or a folder), unless
             ``pipe`` is given.
         clips: rendered held-out clips (about 3/4 with events, 1/8 silent static, 1/8 ambience).
-        steps, guidance, seed: sampler settings; clip ``i`` uses noise seed ``seed * 100003 + i``
+        steps, guidance, text_guidance, seed: sampler settings (``text_guidance``: the
+            pipeline's ``text_guidance_scale``); clip ``i`` uses noise seed ``seed * 100003 + i``
             for every system, so systems differ only in their conditions.
         cache: where the held-out set, library embeddings and judge are kept (default
             ``out/cache``); reused across runs and models.
@@ -432,7 +434,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         return calls
 
     # every finished clip is stored, so an interrupted run resumes where it stopped
-    run_key = json.dumps({"model": model_name, "split": split, "steps": steps, "guidance": guidance, "seed": seed,
+    run_key = json.dumps({"model": model_name, "split": split, "steps": steps, "guidance": guidance,
+                          **({"text_guidance": text_guidance} if text_guidance is not None else {}), "seed": seed,
                           "max_seconds": max_seconds, "judge": judge.labels}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
@@ -467,7 +470,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         for name, (p, kwargs) in systems_for(item).items():
             generator = torch.Generator().manual_seed(seed * 100003 + i)
             t0 = time.perf_counter()
-            result = p(clip, num_inference_steps=steps, guidance_scale=guidance, generator=generator, **kwargs)
+            result = p(clip, num_inference_steps=steps, guidance_scale=guidance, text_guidance_scale=text_guidance,
+                       generator=generator, **kwargs)
             timing[name] = time.perf_counter() - t0
             waves[name] = _fit_length(result.waveforms[0], n)
         row = {"id": item["id"], "scene": item["scene"], "style": item["style"], "category": item["category"],
@@ -527,7 +531,7 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         generator = torch.Generator().manual_seed(seed * 100003 + 99991 + k)
         t0 = time.perf_counter()
         wave = pipe(clip, prompt=None, num_inference_steps=steps, guidance_scale=guidance,
-                    generator=generator).waveforms[0]
+                    text_guidance_scale=text_guidance, generator=generator).waveforms[0]
         dt = time.perf_counter() - t0
         probs = judge.predict_proba(embedding.embed_clip(wave, sr))
         top = np.argsort(probs)[::-1][:3]
@@ -608,7 +612,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         spectrogram_grid(grid_rows, out / "spectrograms.png", DEFAULT_AUDIO.mel_rate, events=grid_events)
 
     config = {"model": model_name, "split": split, "steps": steps,
-              "guidance": guidance, "seed": seed, "device": str(pipe.device), "clips": len(rendered),
+              "guidance": guidance, "text_guidance": text_guidance, "seed": seed, "device": str(pipe.device),
+              "clips": len(rendered),
               "torch_threads": torch.get_num_threads(), "library": str(library), "max_seconds": max_seconds,
               "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters())}
     heldout = {"events": len(events), "heldout_style": sum(r["heldout_style"] for r in events),
@@ -652,7 +657,8 @@ def format_table(results: dict) -> str:
     """The readable summary of ``results`` (as returned by :func:`evaluate` or read from its JSON)."""
     c, h, j = results["config"], results["heldout"], results["judge"]
     split = c.get("split", "test")  # results written before the split option were all test
-    lines = [f"v2a eval: model {c['model']}, {split} split, {c['steps']} steps, guidance {c['guidance']}, seed {c['seed']}, "
+    lines = [f"v2a eval: model {c['model']}, {split} split, {c['steps']} steps, guidance {c['guidance']}"
+             f"{'' if c.get('text_guidance') is None else ', text guidance %s' % c['text_guidance']}, seed {c['seed']}, "
              f"device {c['device']}, {c['torch_threads']} threads",
              f"held-out set: {h['events']} event clips ({h['heldout_style']} in the held-out PULSE style, "
              f"{h['ground_truth_events']} events), {h['silent_static']} silent static, {h['ambience']} ambience, "
