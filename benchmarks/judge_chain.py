@@ -6,11 +6,11 @@
 Takes N held-out real recordings of the library (a fixed random sample, at most 6 s each) and
 asks the evaluation's judge (aiSFX embedding + linear probe fitted on the train split, from
 the evaluation cache: run ``v2a eval`` once first) to name their category as they are, after
-the vocoder alone (true log-mel -> vocoder), and after autoencoder + vocoder, for the model's
-autoencoder and any extra autoencoder folders given (each through the model's vocoder), and
-for any extra vocoder folders given (each after the true mel and after the model's
-autoencoder). The gap between the autoencoder and vocoder rows is what the autoencoder loses, the one before it what the mel
-format and vocoder lose: the ceiling on how recognisable generated sound can be.
+the model's vocoder alone (true log-mel -> vocoder), and after autoencoder + vocoder, for the
+model's autoencoder and any extra autoencoder folders given; then for each extra vocoder folder
+given, after the true mel and after the model's autoencoder. The drop from the recordings to
+the vocoder row is what the mel format and vocoder lose, the drop from there to an autoencoder
+row what that autoencoder loses: the ceiling on how recognisable generated sound can be.
 """
 
 from __future__ import annotations
@@ -66,14 +66,14 @@ def main():
             rank = int((p > p[judge.label_index(r["category"])]).sum())
             top1.append(rank == 0)
             top5.append(rank < 5)
-        print(f"{name:44s} top-1 {np.mean(top1):.3f}  top-5 {np.mean(top5):.3f}{extra}", flush=True)
+        print(f"{name:56s} top-1 {np.mean(top1):.3f}  top-5 {np.mean(top5):.3f}{extra}", flush=True)
 
     with torch.no_grad():
         report("recordings", waves)
         report("vocoder(true mel)", [resynthesize(pipe, w, False) for w in waves])
+        mels = [log_mel(torch.from_numpy(w))[None] for w in waves]
         for name, autoencoder in [("model's autoencoder", pipe.autoencoder)] + [
                 (str(folder), MelAutoencoder.from_pretrained(folder).eval()) for folder in args.autoencoder]:
-            mels = [log_mel(torch.from_numpy(w))[None] for w in waves]
             l1 = np.mean([(autoencoder(m.to(autoencoder.dtype)).float() - m).abs().mean().item() for m in mels])
             report(f"vocoder({name}(true mel))", [resynthesize(pipe, w, True, autoencoder=autoencoder) for w in waves],
                    f"  mel L1 {l1:.3f}")

@@ -38,13 +38,14 @@ def test_same_seed_same_waveform_other_seed_differs(debug_pipe):
     assert np.abs(a - c).max() > 1e-3
 
 
-def test_batch_equals_single(debug_pipe):
+@pytest.mark.parametrize("text_guidance", [None, 7.0])
+def test_batch_equals_single(debug_pipe, text_guidance):
     clips = [clip(1.0, seed=1), clip(0.6, seed=2)]
     prompts = ["drums", None]
-    batched = run(debug_pipe, clips, prompt=prompts, negative_prompt=["music", None])
+    batched = run(debug_pipe, clips, prompt=prompts, negative_prompt=["music", None], text_guidance_scale=text_guidance)
     for i, (c, p, n) in enumerate(zip(clips, prompts, ["music", None])):
         single = debug_pipe(c, prompt=p, negative_prompt=n, num_inference_steps=STEPS,
-                            generator=torch.Generator().manual_seed(i)).waveforms[0]
+                            text_guidance_scale=text_guidance, generator=torch.Generator().manual_seed(i)).waveforms[0]
         assert batched.waveforms[i].shape == single.shape
         np.testing.assert_allclose(batched.waveforms[i], single, atol=1e-4)
 
@@ -62,32 +63,42 @@ def test_guidance_one_skips_the_unconditional_branch(debug_pipe):
     calls = []
     hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
     try:
-        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=1.0)
-        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=3.0)
+        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=1.0, text_guidance_scale=None)
+        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=1.0, text_guidance_scale=1.0)
+        run(debug_pipe, clip(0.5), prompt="drums", guidance_scale=3.0, text_guidance_scale=None)
     finally:
         hook.remove()
-    assert calls == [1] * STEPS + [2] * STEPS
+    assert calls == [1] * STEPS * 2 + [2] * STEPS
 
 
 def test_a_separate_text_guidance_weighs_the_prompt_alone(debug_pipe):
-    def wave(**kwargs):
-        return run(debug_pipe, clip(0.8), **kwargs).waveforms[0]
-
     calls = []
-    hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
-    try:
-        guided = wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=7.0)
-        np.testing.assert_array_equal(wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=3.0),
-                                      wave(prompt="drums", guidance_scale=3.0))  # equal scales: two branches
-    finally:
-        hook.remove()
-    assert calls == [3] * STEPS + [2] * STEPS * 2
-    assert np.abs(guided - wave(prompt="drums", guidance_scale=3.0)).max() > 1e-3
+
+    def wave(**kwargs):
+        calls.clear()
+        hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[0]))
+        try:
+            return run(debug_pipe, clip(0.8), **kwargs).waveforms[0]
+        finally:
+            hook.remove()
+
+    guided = wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=7.0)
+    assert calls == [3] * STEPS
+    plain = wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=None)
+    assert calls == [2] * STEPS and np.abs(guided - plain).max() > 1e-3
+    np.testing.assert_allclose(wave(prompt="drums", guidance_scale=3.0, text_guidance_scale=3.0), plain, atol=1e-5)
+    assert calls == [2] * STEPS  # equal scales: the video-only branch has weight 0
     # without a prompt the prompted and the video-only branches agree, so the text scale drops out
-    np.testing.assert_allclose(wave(guidance_scale=3.0, text_guidance_scale=7.0), wave(guidance_scale=3.0), atol=1e-4)
+    np.testing.assert_allclose(wave(guidance_scale=3.0, text_guidance_scale=7.0),
+                               wave(guidance_scale=3.0, text_guidance_scale=None), atol=1e-4)
     # without video the video-only branch is the unconditional one: plain guidance at the text scale
-    np.testing.assert_allclose(wave(prompt="drums", use_video=False, guidance_scale=3.0, text_guidance_scale=7.0),
-                               wave(prompt="drums", use_video=False, guidance_scale=7.0), atol=1e-4)
+    no_video = wave(prompt="drums", use_video=False, guidance_scale=3.0, text_guidance_scale=7.0)
+    assert calls == [2] * STEPS
+    np.testing.assert_allclose(no_video, wave(prompt="drums", use_video=False, guidance_scale=7.0,
+                                              text_guidance_scale=None), atol=1e-4)
+    # video guidance 1: prompt against the video alone, no unconditional pass
+    video_one = wave(prompt="drums", guidance_scale=1.0, text_guidance_scale=7.0)
+    assert calls == [2] * STEPS and np.abs(video_one - guided).max() > 1e-3
 
 
 def test_stage_timing_adds_every_stage_and_changes_nothing(debug_pipe):

@@ -270,12 +270,15 @@ def test_vocoder_fine_tuning_runs_on_autoencoded_mels(library, tmp_path, debug_p
     from v2a.training.vocoder import library_waves, resynthesis_distance, train_vocoder
 
     before = copy.deepcopy(debug_pipe.vocoder).float()
+    autoencoder = copy.deepcopy(debug_pipe.autoencoder).float()
+    encoded = []
+    autoencoder.encoder.register_forward_hook(lambda module, args, out: encoded.append(args[0].shape))
     final = train_vocoder(library, settings(tmp_path / "gta", 2), copy.deepcopy(before).train(),
-                          autoencoder=copy.deepcopy(debug_pipe.autoencoder))
+                          autoencoder=autoencoder)
+    assert encoded  # the training crops went through the autoencoder
     changed = [k for k, v in final.state_dict().items() if not torch.equal(v, before.state_dict()[k])]
     assert changed
-    waves = library_waves(library, "val")
-    assert np.isfinite(resynthesis_distance(final.eval(), waves, autoencoder=debug_pipe.autoencoder.float()))
+    assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val"), autoencoder=autoencoder))
 
 
 def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():

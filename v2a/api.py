@@ -59,9 +59,9 @@ def generate(
         negative_prompt: what should not be heard, e.g. ``"music, speech"``.
         seed: the same seed gives the same waveform.
         steps: sampler steps; fewer is faster.
-        guidance: classifier-free guidance scale (1.0 disables guidance).
-        text_guidance: the prompt's own guidance scale (``guidance`` then weighs the video
-            alone); None: the same as ``guidance``.
+        guidance: how hard to follow the video (classifier-free guidance scale).
+        text_guidance: how hard to follow the prompt; None: the same as ``guidance``
+            (both 1.0 disables guidance).
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
 
     Returns:

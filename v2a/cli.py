@@ -78,10 +78,10 @@ def add_sound(
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="What should not be heard."),
     seed: int = typer.Option(0, help="Random seed; the same seed gives the same soundtrack."),
     steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps (fewer is faster)."),
-    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale (1 disables guidance)."),
+    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="How hard to follow the video (guidance scale)."),
     text_guidance: Optional[float] = typer.Option(
         DEFAULT_TEXT_GUIDANCE, min=0.0,
-        help="The prompt's own guidance scale; --guidance then weighs the video alone (one more model pass per step)."),
+        help="How hard to follow the prompt. Equal to --guidance saves a model pass per step; both 1 disables guidance."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),

@@ -1,9 +1,11 @@
 """Sampler defaults shared by the pipeline, the Python API, the CLI and the evaluation.
 
-A module without imports, so ``v2a --help`` stays instant. The guidance scale is chosen per
+A module without imports, so ``v2a --help`` stays instant. The guidance scales are chosen per
 shipped model on the library's validation split (see weights/README.md).
 """
 
 DEFAULT_STEPS = 16
 DEFAULT_GUIDANCE = 6.0
-DEFAULT_TEXT_GUIDANCE = None  # None: the prompt is weighed like the video (two-branch guidance)
+# the prompt's own scale (None: weighed like the video, two-branch guidance); applies only when a
+# prompt is given, and costs one more transformer pass per step
+DEFAULT_TEXT_GUIDANCE = 10.0

@@ -6,8 +6,10 @@ features), prepare noise on the audio-latent clock, denoise with classifier-free
 
 Guidance can weigh the prompt and the video apart: with a separate text scale each step runs a
 third branch, the video with the negative prompt, and the velocity becomes
-``v(neg) + g_video * (v(video, neg) - v(neg)) + g_text * (v(video, prompt) - v(video, neg))``;
-with equal scales the middle terms cancel and it is the ordinary two-branch guidance.
+``v(neg) + g_video * (v(video, neg) - v(neg)) + g_text * (v(video, prompt) - v(video, neg))``,
+a weighted sum of the branches (``guidance_branches``). With equal scales the middle branch's
+weight is 0 and it is the ordinary two-branch guidance; branches that would see the same
+conditions are merged, so no step runs a pass it does not need.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -125,10 +128,11 @@ class V2APipeline(DiffusionPipeline):
             negative_prompt: what should not be heard; replaces the unconditional branch
                 of classifier-free guidance.
             num_inference_steps: Euler steps of the flow-matching sampler.
-            guidance_scale: 1.0 turns guidance off; larger follows the conditions harder.
-            text_guidance_scale: how hard to follow the prompt, when that should differ from
-                ``guidance_scale`` (which then weighs the video alone); costs one more
-                transformer pass per step. None: the same as ``guidance_scale``.
+            guidance_scale: how hard to follow the video, and the prompt too when
+                ``text_guidance_scale`` is None; larger follows them harder.
+            text_guidance_scale: how hard to follow the prompt, when that differs from
+                ``guidance_scale`` it costs one more transformer pass per step. Both at 1.0 (or
+                ``guidance_scale`` 1.0 and this None) turns guidance off.
             generator: a ``torch.Generator`` or one per clip, for reproducible noise.
             use_video: False ignores the frames (an ablation for evaluation).
             stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
@@ -154,32 +158,27 @@ class V2APipeline(DiffusionPipeline):
             text, text_mask = self.encode_prompts(prompts)
             neg_text, neg_mask = self.encode_prompts(negatives)
             videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
-            cond = self._conditions(text, text_mask, videos, t_max, n)
-            uncond = self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n)
-            if text_guidance_scale is not None and text_guidance_scale != guidance_scale:
-                video_only = self._conditions(neg_text, neg_mask, videos, t_max, n)
-                branches = _cat_conditions(cond, video_only, uncond)
-            else:
-                text_guidance_scale = None
-                branches = _cat_conditions(cond, uncond) if guidance_scale != 1.0 else cond
+            branches, weights = guidance_branches(
+                lambda: self._conditions(text, text_mask, videos, t_max, n),
+                lambda: self._conditions(neg_text, neg_mask, videos, t_max, n),
+                lambda: self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n),
+                guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives, has_video=use_video)
 
         # 3-5. prepare noise, denoise, decode
         with timer("denoise"):
-            latents = self.denoise(branches, lengths, generator, num_inference_steps, guidance_scale,
-                                   text_guidance_scale)
+            latents = self.denoise(branches, lengths, generator, num_inference_steps, weights)
         return self.decode(latents, lengths, [c.duration for c in clips], timer)
 
     def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
-                guidance_scale: float, text_guidance_scale: float | None = None) -> torch.Tensor:
+                weights: Sequence[float]) -> torch.Tensor:
         """Samples latents ``(B, max(lengths), C)``.
 
-        ``conditions`` holds the conditional batch, followed by the unconditional one when
-        ``guidance_scale != 1``, or by the video-only and the unconditional ones when
-        ``text_guidance_scale`` is given. Noise is drawn per clip at its own length, so
-        batching never changes a clip's result.
+        ``conditions`` holds one batch of ``len(lengths)`` clips per guidance branch; the
+        velocity is the branches' velocities summed with ``weights`` (``guidance_branches``).
+        Noise is drawn per clip at its own length, so batching never changes a clip's result.
         """
         n = len(lengths)
-        branches = 3 if text_guidance_scale is not None else 2 if guidance_scale != 1.0 else 1
+        branches = len(weights)
         t_max = max(lengths)
         channels = self.transformer.config.latent_channels
         gens = generator if isinstance(generator, list) else [generator] * n
@@ -196,12 +195,7 @@ class V2APipeline(DiffusionPipeline):
             x = latents.repeat(branches, 1, 1)
             sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
             velocity = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
-            if branches == 2:
-                v_cond, v_uncond = velocity.chunk(2)
-                velocity = v_uncond + guidance_scale * (v_cond - v_uncond)
-            elif branches == 3:
-                v_cond, v_video, v_uncond = velocity.chunk(3)
-                velocity = v_uncond + guidance_scale * (v_video - v_uncond) + text_guidance_scale * (v_cond - v_video)
+            velocity = sum(w * v for w, v in zip(weights, velocity.chunk(branches)))
             latents = self.scheduler.step(velocity, t, latents).prev_sample
             latents = latents * token_mask[..., None]
         return latents
@@ -242,6 +236,29 @@ class V2APipeline(DiffusionPipeline):
         if len(value) != n:
             raise V2AError(f"{len(value)} values of {name} for {n} clips")
         return value
+
+
+def guidance_branches(conditional, video_only, unconditional, guidance_scale: float,
+                      text_guidance_scale: float | None, *, prompt_differs: bool = True,
+                      has_video: bool = True) -> tuple[Conditions, list[float]]:
+    """The guidance branches a step needs, concatenated, and their weights.
+
+    ``conditional``, ``video_only`` and ``unconditional`` build the conditions of the video with
+    the prompt, the video with the negative prompt, and the negative prompt alone (called only
+    when needed). The velocity ``v(neg) + g_video (v(video, neg) - v(neg)) + g_text (v(video,
+    prompt) - v(video, neg))`` weighs them ``g_text``, ``g_video - g_text`` and ``1 - g_video``;
+    without video the last two are the same branch, with the prompt equal to the negative the
+    first two are, and a branch of weight 0 is left out.
+    """
+    g_video = guidance_scale
+    g_text = guidance_scale if text_guidance_scale is None else text_guidance_scale
+    if not prompt_differs:
+        g_text = g_video  # v(video, prompt) is v(video, neg): its weight joins the video-only branch's
+    if not has_video:
+        g_video = 1.0  # v(video, neg) is v(neg): its weight joins the unconditional branch's
+    named = [(conditional, g_text), (video_only, g_video - g_text), (unconditional, 1.0 - g_video)]
+    kept = [(build, weight) for build, weight in named if weight != 0.0]
+    return _cat_conditions(*[build() for build, _ in kept]), [weight for _, weight in kept]
 
 
 class _StageTimer:

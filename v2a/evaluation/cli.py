@@ -23,9 +23,10 @@ def eval_command(
     clips: int = typer.Option(24, min=2, help="Rendered held-out clips (3/4 with events, 1/8 silent, 1/8 ambience)."),
     steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps."),
     seed: int = typer.Option(0, help="Noise seed (the same for every system on a clip)."),
-    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale."),
+    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale for the video."),
     text_guidance: Optional[float] = typer.Option(DEFAULT_TEXT_GUIDANCE, min=0.0,
-                                                  help="The prompt's own guidance scale (default: --guidance's)."),
+                                                  help="Guidance scale for the prompt (equal to --guidance: one "
+                                                       "scale for both, the two-branch guidance)."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
     cache: Optional[Path] = typer.Option(None, help="Held-out set, library embeddings and judge, reused across runs "
                                                     "(default: .cache/eval beside the library)."),

@@ -390,6 +390,9 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
     from ..audio import DEFAULT_AUDIO, log_mel
     from ..data.library import load_clip, read_manifest
     from ..presets import load_pipeline
+
+    if text_guidance == guidance:
+        text_guidance = None  # the same sampling as no separate scale: same results, same cache
     from ..video import decode_video
     from .embedding import AisfxEmbedding
     from .heldout import build_heldout

@@ -15,8 +15,8 @@ import torch
 
 from ..audio import log_mel
 from ..data.cache import iter_feature_cache
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS
-from ..pipeline import _cat_conditions
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
+from ..pipeline import guidance_branches
 
 SAMPLES = 4
 
@@ -40,13 +40,16 @@ def transformer_validator(features: Path, pipe):
                 k = len(arrays["motion"])
                 length = int(arrays["text_lengths"][0])
                 as_tensor = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32))[None].to(pipe.device)  # noqa: E731
+                video = (as_tensor(arrays["frame_features"]), as_tensor(arrays["frame_labels"]),
+                         as_tensor(arrays["frame_times"]), as_tensor(arrays["motion"]))
                 cond = model.prepare_conditions(
                     as_tensor(arrays["text"][0, :length]), torch.ones(1, length, dtype=torch.bool, device=pipe.device),
-                    as_tensor(arrays["frame_features"]), as_tensor(arrays["frame_labels"]),
-                    as_tensor(arrays["frame_times"]), as_tensor(arrays["motion"]), k, 1)
-                uncond = model.prepare_conditions(None, None, None, None, None, None, k, 1)
-                latents = pipe.denoise(_cat_conditions(cond, uncond), [k], torch.Generator().manual_seed(i),
-                                       DEFAULT_STEPS, DEFAULT_GUIDANCE)
+                    *video, k, 1)
+                branches, weights = guidance_branches(
+                    lambda: cond, lambda: model.prepare_conditions(None, None, *video, k, 1),
+                    lambda: model.prepare_conditions(None, None, None, None, None, None, k, 1),
+                    DEFAULT_GUIDANCE, DEFAULT_TEXT_GUIDANCE)  # the sampler settings users get
+                latents = pipe.denoise(branches, [k], torch.Generator().manual_seed(i), DEFAULT_STEPS, weights)
                 duration = k / pipe.audio_settings.latent_rate
                 wave = pipe.decode(latents, [k], [duration]).waveforms[0]
                 sf.write(folder / f"sample{i}_{meta.get('category', '')}.wav", wave, pipe.audio_settings.sample_rate)

@@ -32,7 +32,9 @@ from .loop import TrainSettings, ema_model, train
 logger = logging.getLogger(__name__)
 
 SEGMENT = 8192  # samples per training crop (0.37 s), as in HiFi-GAN
-CONTEXT = 4096  # samples the autoencoder sees on each side of a crop (16 mel frames, whole latent frames)
+# samples the autoencoder sees on each side of a crop: 64 mel frames, about its receptive field
+# (its group norms see the whole window, so a crop is reconstructed as it would be inside a clip)
+CONTEXT = 64 * DEFAULT_AUDIO.hop_length
 MEL_WEIGHT = 45.0  # HiFi-GAN's weighting of the mel loss against the adversarial terms
 STFT_WEIGHT = 2.0
 FM_WEIGHT = 2.0
@@ -111,10 +113,8 @@ def gan_loss(model: VocoderGAN, batch: dict) -> tuple[torch.Tensor, dict]:
 
 
 def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=None) -> Iterator[dict]:
-    """Random ``SEGMENT``-sample crops and their log-mels (through ``autoencoder`` when given:
-    it sees ``CONTEXT`` more samples on each side, so its edges do not fall on the crop)."""
-    from .autoencoder import noisy_round_trip
-
+    """Random ``SEGMENT``-sample crops and their log-mels (through ``autoencoder`` when given,
+    which sees ``CONTEXT`` more samples on each side: silence beyond the clip's ends)."""
     rng = np.random.default_rng(seed)
     lengths = np.array([len(w) for w in waves], dtype=np.float64)
     p = lengths / lengths.sum()
@@ -122,13 +122,16 @@ def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=No
     while True:
         batch = np.zeros((batch_size, SEGMENT + 2 * context), np.float32)
         for i, index in enumerate(rng.choice(len(waves), size=batch_size, p=p)):
-            w = np.pad(waves[index], (context, context))
-            start = rng.integers(0, max(1, len(w) - SEGMENT - 2 * context + 1))
-            piece = w[start : start + SEGMENT + 2 * context]
-            batch[i, : len(piece)] = piece
+            w = waves[index]
+            start = rng.integers(0, max(1, len(w) - SEGMENT + 1))  # the crop's first sample
+            first = max(0, start - context)
+            piece = w[first : start + SEGMENT + context]
+            batch[i, context - (start - first) :][: len(piece)] = piece
         window = torch.from_numpy(batch)
         mel = log_mel(window)
         if autoencoder is not None:
+            from .autoencoder import noisy_round_trip
+
             with torch.no_grad():
                 mel = noisy_round_trip(autoencoder, mel)[1]
             hop = DEFAULT_AUDIO.hop_length
@@ -143,9 +146,10 @@ def library_waves(library: Path, split: str) -> list[np.ndarray]:
 
 
 def _held_out_mel(w: np.ndarray, autoencoder=None) -> tuple[np.ndarray, torch.Tensor]:
-    """``(audio, mel)`` of a whole held-out clip cut to whole latent frames (through ``autoencoder``
-    when given, without training noise: how the pipeline decodes)."""
-    usable = len(w) // (DEFAULT_AUDIO.hop_length * 4) * DEFAULT_AUDIO.hop_length * 4
+    """``(audio, mel)`` of a whole held-out clip cut to whole mel frames (to whole latent frames and
+    through ``autoencoder`` when given, without training noise: how the pipeline decodes)."""
+    hop = DEFAULT_AUDIO.hop_length * (DEFAULT_AUDIO.latent_downsample if autoencoder is not None else 1)
+    usable = len(w) // hop * hop
     mel = log_mel(torch.from_numpy(w[:usable]))[None]
     return w[:usable], (autoencoder(mel) if autoencoder is not None else mel)
 
