@@ -81,7 +81,7 @@ def add_sound(
     guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="How hard to follow the video (guidance scale)."),
     text_guidance: Optional[float] = typer.Option(
         DEFAULT_TEXT_GUIDANCE, min=0.0,
-        help="How hard to follow the prompt. Equal to --guidance saves a model pass per step; both 1 disables guidance."),
+        help="How hard to follow the prompt (default: as --guidance). A different value costs a model pass per step."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),

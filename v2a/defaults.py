@@ -6,6 +6,6 @@ shipped model on the library's validation split (see weights/README.md).
 
 DEFAULT_STEPS = 16
 DEFAULT_GUIDANCE = 6.0
-# the prompt's own scale (None: weighed like the video, two-branch guidance); applies only when a
-# prompt is given, and costs one more transformer pass per step
-DEFAULT_TEXT_GUIDANCE = 10.0
+# the prompt's own scale (None: weighed like the video, two-branch guidance); a separate scale
+# applies only when a prompt is given and costs one more transformer pass per step
+DEFAULT_TEXT_GUIDANCE = None

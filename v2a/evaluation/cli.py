@@ -25,8 +25,8 @@ def eval_command(
     seed: int = typer.Option(0, help="Noise seed (the same for every system on a clip)."),
     guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale for the video."),
     text_guidance: Optional[float] = typer.Option(DEFAULT_TEXT_GUIDANCE, min=0.0,
-                                                  help="Guidance scale for the prompt (equal to --guidance: one "
-                                                       "scale for both, the two-branch guidance)."),
+                                                  help="Guidance scale for the prompt (default: as --guidance, "
+                                                       "the two-branch guidance)."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
     cache: Optional[Path] = typer.Option(None, help="Held-out set, library embeddings and judge, reused across runs "
                                                     "(default: .cache/eval beside the library)."),
