@@ -390,15 +390,14 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
     from ..audio import DEFAULT_AUDIO, log_mel
     from ..data.library import load_clip, read_manifest
     from ..presets import load_pipeline
-
-    if text_guidance == guidance:
-        text_guidance = None  # the same sampling as no separate scale: same results, same cache
     from ..video import decode_video
     from .embedding import AisfxEmbedding
     from .heldout import build_heldout
     from .metrics import (aggregate_onset_scores, detect_onsets, frechet_distance, kl_divergence, onset_f1,
                           sound_rate_in_silence)
 
+    if text_guidance == guidance:
+        text_guidance = None  # the same sampling as no separate scale: same results, same cache
     started = time.perf_counter()
     library, out = Path(library), Path(out)
     cache = Path(cache) if cache is not None else out / "cache"

@@ -27,13 +27,14 @@ from torch import nn
 
 from ..audio import DEFAULT_AUDIO, log_mel
 from .adversarial import PatchDiscriminator, lsgan_terms
+from .autoencoder import noisy_round_trip
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
 
 SEGMENT = 8192  # samples per training crop (0.37 s), as in HiFi-GAN
-# samples the autoencoder sees on each side of a crop: 64 mel frames, about its receptive field
-# (its group norms see the whole window, so a crop is reconstructed as it would be inside a clip)
+# samples the autoencoder sees on each side of a crop: 64 mel frames, most of its receptive field
+# (its group norms see the whole window, so a crop is reconstructed nearly as inside a clip)
 CONTEXT = 64 * DEFAULT_AUDIO.hop_length
 MEL_WEIGHT = 45.0  # HiFi-GAN's weighting of the mel loss against the adversarial terms
 STFT_WEIGHT = 2.0
@@ -130,8 +131,6 @@ def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=No
         window = torch.from_numpy(batch)
         mel = log_mel(window)
         if autoencoder is not None:
-            from .autoencoder import noisy_round_trip
-
             with torch.no_grad():
                 mel = noisy_round_trip(autoencoder, mel)[1]
             hop = DEFAULT_AUDIO.hop_length
