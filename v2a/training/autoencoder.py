@@ -97,10 +97,12 @@ def mel_crops(mels: list[np.ndarray], crop: int, batch_size: int, seed: int) -> 
         yield {"mel": torch.from_numpy(batch)}
 
 
-def noisy_round_trip(model: MelAutoencoder, mel: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """``(latent, decoded)``: the decoder sees the latent with training noise added."""
+def noisy_round_trip(model: MelAutoencoder, mel: torch.Tensor,
+                      generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(latent, decoded)``: the decoder sees the latent with training noise (from ``generator``) added."""
     z = model.encode(mel)
-    return z, model.decode(z + LATENT_NOISE * torch.randn_like(z))
+    noise = torch.randn(z.shape, generator=generator, device=z.device, dtype=z.dtype)
+    return z, model.decode(z + LATENT_NOISE * noise)
 
 
 def autoencoder_loss(model: MelAutoencoder, batch: dict) -> tuple[torch.Tensor, dict]:

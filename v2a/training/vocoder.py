@@ -117,6 +117,7 @@ def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=No
     """Random ``SEGMENT``-sample crops and their log-mels (through ``autoencoder`` when given,
     which sees ``CONTEXT`` more samples on each side: silence beyond the clip's ends)."""
     rng = np.random.default_rng(seed)
+    noise = torch.Generator().manual_seed(seed)  # the decoder's latent noise: a resumed run sees the same
     lengths = np.array([len(w) for w in waves], dtype=np.float64)
     p = lengths / lengths.sum()
     context = CONTEXT if autoencoder is not None else 0
@@ -132,7 +133,7 @@ def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=No
         mel = log_mel(window)
         if autoencoder is not None:
             with torch.no_grad():
-                mel = noisy_round_trip(autoencoder, mel)[1]
+                mel = noisy_round_trip(autoencoder, mel, noise)[1]
             hop = DEFAULT_AUDIO.hop_length
             mel = mel[:, context // hop : (context + SEGMENT) // hop]
         yield {"audio": window[:, context : context + SEGMENT], "mel": mel}
