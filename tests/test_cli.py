@@ -55,11 +55,21 @@ def test_a_discriminator_learning_rate_scale_must_be_positive(tmp_path, scale):
     assert not (tmp_path / "run").exists()
 
 
-def test_a_discriminator_learning_rate_scale_without_a_discriminator_is_a_usage_error(tmp_path):
-    result = v2a("train", "autoencoder", "--library", str(tmp_path), "--run", tmp_path / "run",
-                 "--discriminator-lr-scale", "4")
+@pytest.mark.parametrize("option, value", [("--discriminator-lr-scale", "4"), ("--discriminator-warmup", "4"),
+                                           ("--discriminator-scales", "1,2")])
+def test_a_discriminator_option_without_a_discriminator_is_a_usage_error(tmp_path, option, value):
+    result = v2a("train", "autoencoder", "--library", str(tmp_path), "--run", tmp_path / "run", option, value)
     assert result.returncode == 2
-    assert_one_line_error(result, "--discriminator-lr-scale: needs --adversarial")
+    assert_one_line_error(result, f"{option}: needs --adversarial")
+    assert not (tmp_path / "run").exists()
+
+
+@pytest.mark.parametrize("value", ["0,2", "1,1", "1,two", ""])
+def test_bad_discriminator_scales_are_a_usage_error(tmp_path, value):
+    result = v2a("train", "autoencoder", "--library", str(tmp_path), "--run", tmp_path / "run", "--adversarial", "1",
+                 "--discriminator-scales", value)
+    assert result.returncode == 2
+    assert_one_line_error(result, "--discriminator-scales: give distinct whole numbers")
     assert not (tmp_path / "run").exists()
 
 

@@ -122,6 +122,67 @@ def test_discriminator_learning_rate_scale(library, tmp_path):
     assert latest_checkpoint(run).name == "step-3"
 
 
+def test_multi_scale_mel_discriminator_sees_each_time_scale():
+    from v2a.training.autoencoder import MelDiscriminator
+
+    torch.manual_seed(0)
+    discriminator = MelDiscriminator(0.0, 1.0, (1, 2, 4))
+    mel = torch.randn(2, 64, 80)
+    outputs = discriminator(mel)
+    assert [features[0].shape[2] for _, features in outputs] == [64, 32, 16]  # frames each one sees
+    swapped = mel.clone()
+    swapped[:, [0, 1]] = mel[:, [1, 0]]  # the same frame pair's average
+    with torch.no_grad():
+        full, pairs, quads = (scores for scores, _ in discriminator(swapped))
+        assert not torch.allclose(full, outputs[0][0])
+        torch.testing.assert_close(pairs, outputs[1][0])
+        torch.testing.assert_close(quads, outputs[2][0])
+
+
+def test_discriminator_warmup_trains_only_the_discriminator_first(library, tmp_path):
+    from safetensors.torch import load_file
+
+    from v2a.autoencoder import MelAutoencoder
+    from v2a.training.autoencoder import AdversarialAutoencoder, adversarial_autoencoder_loss, train_autoencoder
+
+    torch.manual_seed(0)
+    model = AdversarialAutoencoder(MelAutoencoder(hidden=8, latent_channels=4), 1.0, discriminator_warmup=2).train()
+    mel = torch.randn(2, 32, 80)
+
+    def gradients():
+        model.zero_grad(set_to_none=True)
+        adversarial_autoencoder_loss(model, {"mel": mel})[0].backward()
+        return (sum(p.grad.abs().sum().item() for p in model.autoencoder.decoder.parameters()),
+                sum(p.grad.abs().sum().item() for p in model.discriminator.parameters()))
+
+    for _ in range(2):
+        decoder, discriminator = gradients()
+        assert decoder == 0 and discriminator > 0
+    decoder, discriminator = gradients()
+    assert decoder > 0 and discriminator > 0  # the warm-up is over
+    assert int(model.steps_seen) == 3
+    model.eval()
+    adversarial_autoencoder_loss(model, {"mel": mel})
+    assert int(model.steps_seen) == 3  # only training steps count
+
+    # end to end: the count is checkpointed, so a resumed run does not warm up again
+    start = tmp_path / "ae"
+    train_autoencoder(library, settings(start, 2), crop_frames=32, hidden=8, latent_channels=4)
+    run = tmp_path / "ae-gan"
+    train_autoencoder(library, settings(run, 2), crop_frames=32, init=start / "model", decoder_only=True,
+                      adversarial=0.5, discriminator_warmup=3, discriminator_scales=(1, 2))
+    before = MelAutoencoder.from_pretrained(str(start / "model"))
+    warmed = MelAutoencoder.from_pretrained(str(run / "model"))
+    for a, b in zip(warmed.decoder.parameters(), before.decoder.parameters()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6)  # untouched but for weight decay
+    assert int(load_file(latest_checkpoint(run) / "model.safetensors")["model.steps_seen"]) == 2
+    train_autoencoder(library, settings(run, 5), crop_frames=32, init=start / "model", decoder_only=True,
+                      adversarial=0.5, discriminator_warmup=3, discriminator_scales=(1, 2))
+    assert int(load_file(latest_checkpoint(run) / "model.safetensors")["model.steps_seen"]) == 5
+    tuned = MelAutoencoder.from_pretrained(str(run / "model"))
+    assert not all(torch.allclose(a, b, rtol=1e-3) for a, b in zip(tuned.decoder.parameters(), before.decoder.parameters()))
+
+
 @pytest.fixture(scope="module")
 def labelled_features(library, tmp_path_factory, debug_pipe):
     """A feature cache made by a frame encoder with non-trivial label embeddings, and that encoder."""

@@ -14,7 +14,10 @@ exactly which grain or noise was there. ``--adversarial`` adds a patch discrimin
 log-mel (``adversarial.lsgan_terms``) that makes it put plausible texture back; with
 ``--init`` and ``--decoder-only`` this fine-tunes the decoder of a trained autoencoder and
 leaves its encoder and latent statistics alone, so a transformer trained on that latent space
-keeps working (as the Stable Diffusion VAE's decoder was fine-tuned).
+keeps working (as the Stable Diffusion VAE's decoder was fine-tuned). A decoder that is already
+trained fools one small discriminator within a hundred steps, after which its scores sit at
+chance; ``--discriminator-scales`` adds wider discriminators over time-averaged mels, and
+``--discriminator-warmup`` trains them alone first so their first scores mean something.
 """
 
 from __future__ import annotations
@@ -116,32 +119,58 @@ def autoencoder_loss(model: MelAutoencoder, batch: dict) -> tuple[torch.Tensor, 
 
 
 class MelDiscriminator(nn.Module):
-    """A patch discriminator over the normalised log-mel image ``(B, 1, frames, bins)``."""
+    """Patch discriminators over the normalised log-mel image ``(B, 1, frames, bins)``: one at full
+    resolution and, for each further entry of ``time_scales``, a wider one over the image averaged
+    over that many frames (it sees envelopes over longer spans for the same cost)."""
 
-    def __init__(self, mel_mean: float, mel_std: float):
+    def __init__(self, mel_mean: float, mel_std: float, time_scales: tuple[int, ...] = (1,)):
         super().__init__()
         self.mel_mean, self.mel_std = mel_mean, mel_std
+        self.time_scales = tuple(time_scales)
         # narrow at full resolution (it must see single-bin texture), wider once strided: 32-channel
         # full-resolution layers would cost more than the autoencoder itself
-        self.patches = PatchDiscriminator(widths=(16, 32, 64, 64), strides=(1, 2, 2, 2), kernel=(3, 3))
+        self.patches = nn.ModuleList(
+            [PatchDiscriminator(widths=(16, 32, 64, 64), strides=(1, 2, 2, 2), kernel=(3, 3)) if scale == 1 else
+             PatchDiscriminator(widths=(32, 64, 128, 128), strides=(1, 2, 2, 2), kernel=(3, 3))
+             for scale in self.time_scales])
 
     def forward(self, mel: torch.Tensor):
-        return [self.patches(((mel - self.mel_mean) / self.mel_std)[:, None])]
+        image = ((mel - self.mel_mean) / self.mel_std)[:, None]
+        return [patches(F.avg_pool2d(image, (scale, 1)) if scale > 1 else image)
+                for scale, patches in zip(self.time_scales, self.patches)]
 
 
 class AdversarialAutoencoder(nn.Module):
-    """Autoencoder plus discriminator, so one module carries both through the training loop."""
+    """Autoencoder plus discriminator, so one module carries both through the training loop.
 
-    def __init__(self, autoencoder: MelAutoencoder, weight: float):
+    For its first ``discriminator_warmup`` training steps only the discriminator learns: a
+    fresh discriminator's scores say nothing yet, and a trained decoder that follows them
+    loses texture before they start to mean something. The step count is a buffer, so it is
+    checkpointed with the weights and a resumed run carries on where it stopped.
+    """
+
+    def __init__(self, autoencoder: MelAutoencoder, weight: float, discriminator_warmup: int = 0,
+                 discriminator_scales: tuple[int, ...] = (1,)):
         super().__init__()
         self.autoencoder = autoencoder
-        self.discriminator = MelDiscriminator(autoencoder.config.mel_mean, autoencoder.config.mel_std)
+        self.discriminator = MelDiscriminator(autoencoder.config.mel_mean, autoencoder.config.mel_std,
+                                              discriminator_scales)
         self.weight = weight
+        self.discriminator_warmup = discriminator_warmup
+        self.register_buffer("steps_seen", torch.zeros((), dtype=torch.long))
 
 
 def adversarial_autoencoder_loss(model: AdversarialAutoencoder, batch: dict) -> tuple[torch.Tensor, dict]:
     mel = batch["mel"]
+    warming_up = bool(model.steps_seen < model.discriminator_warmup)
+    if model.training:
+        model.steps_seen += 1
     z, decoded = noisy_round_trip(model.autoencoder, mel)
+    if warming_up:
+        d_loss, _, _ = lsgan_terms(model.discriminator, mel, decoded)
+        # the decoder's gradient is exactly zero (its Adam step is zero too; only weight decay
+        # applies); a graph without the decoder in it would stall DistributedDataParallel
+        return d_loss + 0.0 * decoded.sum(), {"d": float(d_loss.detach())}
     recon = F.l1_loss(decoded, mel)
     edges = edge_loss(decoded, mel)  # logged only: it rewards smooth output, which the discriminator is there to undo
     d_loss, g_adv, fm = lsgan_terms(model.discriminator, mel, decoded)
@@ -184,14 +213,16 @@ def set_latent_statistics(model: MelAutoencoder, mels: list[np.ndarray]) -> None
 
 def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
                       latent_channels: int = 32, vocoder=None, init: Path | None = None, decoder_only: bool = False,
-                      adversarial: float = 0.0, blocks: int = 1, discriminator_lr_scale: float = 1.0) -> MelAutoencoder:
+                      adversarial: float = 0.0, blocks: int = 1, discriminator_lr_scale: float = 1.0,
+                      discriminator_warmup: int = 0, discriminator_scales: tuple[int, ...] = (1,)) -> MelAutoencoder:
     """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``.
 
     ``source``: a sound library or a feature cache folder (``training_mels``); ``init``: start
     from this trained autoencoder (its sizes replace ``hidden``, ``latent_channels`` and
     ``blocks``); ``decoder_only``: train only its decoder; ``adversarial``: weight of the
     discriminator's terms (0: plain L1 training); ``discriminator_lr_scale``: its learning rate
-    relative to the decoder's (trained in step at the same rate it stays at chance).
+    relative to the decoder's (trained in step at the same rate it stays at chance);
+    ``discriminator_warmup``: steps at the start in which only the discriminator learns.
     """
     if decoder_only and init is None:
         raise ValueError("decoder-only training needs a trained autoencoder to start from (init)")
@@ -203,7 +234,8 @@ def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 
         model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels, blocks=blocks)
     if decoder_only:
         model.encoder.requires_grad_(False)
-    trained = AdversarialAutoencoder(model, adversarial) if adversarial > 0 else model
+    trained = (AdversarialAutoencoder(model, adversarial, discriminator_warmup, discriminator_scales)
+               if adversarial > 0 else model)
     loss = adversarial_autoencoder_loss if adversarial > 0 else autoencoder_loss
 
     def validate(ema, step: int, folder: Path) -> dict:

@@ -56,6 +56,9 @@ def autoencoder(
                                                   "is, so transformers trained on it keep working."),
     adversarial: float = typer.Option(0.0, min=0.0, help="Weight of a mel patch discriminator's loss (0: off)."),
     discriminator_lr_scale: float = typer.Option(1.0, help="The discriminator's learning rate as a multiple of --lr."),
+    discriminator_warmup: int = typer.Option(0, min=0, help="Steps at the start that train only the discriminator."),
+    discriminator_scales: str = typer.Option("1", help="Comma-separated time scales of the mel discriminators "
+                                                       "(1: full resolution; 2: frames averaged in pairs; ...)."),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no", help="no, fp16 or bf16 (GPU)."),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(1000), warmup: int = typer.Option(200),
     audio_samples: bool = typer.Option(True, help="Write validation audio through the shipped vocoder (off: "
@@ -74,11 +77,25 @@ def autoencoder(
     if discriminator_lr_scale != 1.0 and adversarial == 0:
         raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
                                  param_hint="--discriminator-lr-scale")
+    if discriminator_warmup and adversarial == 0:
+        raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
+                                 param_hint="--discriminator-warmup")
+    try:
+        scales = tuple(int(x) for x in discriminator_scales.split(","))
+    except ValueError:
+        scales = ()
+    if not scales or min(scales) < 1 or len(set(scales)) != len(scales):
+        raise typer.BadParameter("give distinct whole numbers from 1 up, such as 1,2,4",
+                                 param_hint="--discriminator-scales")
+    if scales != (1,) and adversarial == 0:
+        raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
+                                 param_hint="--discriminator-scales")
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     train_autoencoder(library or features, settings, crop_frames=crop_frames, hidden=hidden,
                       latent_channels=latent_channels, vocoder=_vocoder() if audio_samples else None, init=init,
                       decoder_only=decoder_only, adversarial=adversarial, blocks=blocks,
-                      discriminator_lr_scale=discriminator_lr_scale)
+                      discriminator_lr_scale=discriminator_lr_scale, discriminator_warmup=discriminator_warmup,
+                      discriminator_scales=scales)
 
 
 @app.command()
