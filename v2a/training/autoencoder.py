@@ -119,9 +119,10 @@ def autoencoder_loss(model: MelAutoencoder, batch: dict) -> tuple[torch.Tensor, 
 
 
 class MelDiscriminator(nn.Module):
-    """Patch discriminators over the normalised log-mel image ``(B, 1, frames, bins)``: one at full
-    resolution and, for each further entry of ``time_scales``, a wider one over the image averaged
-    over that many frames (it sees envelopes over longer spans for the same cost)."""
+    """Patch discriminators over the normalised log-mel image ``(B, 1, frames, bins)``, one per
+    entry of ``time_scales``: for 1 a narrow one at full resolution, for each larger entry a wider
+    one over the image averaged over that many frames (it sees envelopes over longer spans at
+    about the same cost)."""
 
     def __init__(self, mel_mean: float, mel_std: float, time_scales: tuple[int, ...] = (1,)):
         super().__init__()
@@ -222,7 +223,8 @@ def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 
     ``blocks``); ``decoder_only``: train only its decoder; ``adversarial``: weight of the
     discriminator's terms (0: plain L1 training); ``discriminator_lr_scale``: its learning rate
     relative to the decoder's (trained in step at the same rate it stays at chance);
-    ``discriminator_warmup``: steps at the start in which only the discriminator learns.
+    ``discriminator_warmup``: steps at the start in which only the discriminator learns;
+    ``discriminator_scales``: the time scales of its discriminators (``MelDiscriminator``).
     """
     if decoder_only and init is None:
         raise ValueError("decoder-only training needs a trained autoencoder to start from (init)")
