@@ -37,17 +37,24 @@ class PatchDiscriminator(nn.Module):
         return self.post(h).flatten(1), features
 
 
-def lsgan_terms(discriminators: nn.Module, real: torch.Tensor, fake: torch.Tensor):
-    """``(d_loss, g_adv, feature_matching)`` for ``discriminators(x) -> [(scores, features), ...]``.
-
-    ``d_loss`` trains the discriminators (real -> 1, detached fake -> 0) and reaches the
-    generator not at all; ``g_adv`` and ``feature_matching`` train the generator and reach the
-    discriminators not at all (their parameters are frozen while those terms are built).
-    """
+def lsgan_discriminator_loss(discriminators: nn.Module, real: torch.Tensor, fake: torch.Tensor):
+    """``(d_loss, real_out)``: the discriminators' loss (real -> 1, detached fake -> 0), which
+    reaches the generator not at all, and their outputs on ``real``."""
     d_loss = 0.0
     real_out = discriminators(real)
     for (score_real, _), (score_fake, _) in zip(real_out, discriminators(fake.detach())):
         d_loss = d_loss + ((1 - score_real) ** 2).mean() + (score_fake**2).mean()
+    return d_loss, real_out
+
+
+def lsgan_terms(discriminators: nn.Module, real: torch.Tensor, fake: torch.Tensor):
+    """``(d_loss, g_adv, feature_matching)`` for ``discriminators(x) -> [(scores, features), ...]``.
+
+    ``d_loss`` trains the discriminators (``lsgan_discriminator_loss``); ``g_adv`` and
+    ``feature_matching`` train the generator and reach the discriminators not at all (their
+    parameters are frozen while those terms are built).
+    """
+    d_loss, real_out = lsgan_discriminator_loss(discriminators, real, fake)
     g_adv, fm = 0.0, 0.0
     for p in discriminators.parameters():
         p.requires_grad_(False)

@@ -33,7 +33,7 @@ from torch import nn
 
 from ..audio import DEFAULT_AUDIO, log_mel
 from ..autoencoder import MelAutoencoder
-from .adversarial import PatchDiscriminator, lsgan_terms
+from .adversarial import PatchDiscriminator, lsgan_discriminator_loss, lsgan_terms
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
@@ -168,7 +168,7 @@ def adversarial_autoencoder_loss(model: AdversarialAutoencoder, batch: dict) -> 
         model.steps_seen += 1
     z, decoded = noisy_round_trip(model.autoencoder, mel)
     if warming_up:
-        d_loss, _, _ = lsgan_terms(model.discriminator, mel, decoded)
+        d_loss, _ = lsgan_discriminator_loss(model.discriminator, mel, decoded)
         # the decoder's gradient is exactly zero (its Adam step is zero too; only weight decay
         # applies); a graph without the decoder in it would stall DistributedDataParallel
         return d_loss + 0.0 * decoded.sum(), {"d": float(d_loss.detach())}

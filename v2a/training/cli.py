@@ -74,12 +74,6 @@ def autoencoder(
         raise typer.BadParameter("--decoder-only needs --init (a trained autoencoder)", param_hint="--decoder-only")
     if discriminator_lr_scale <= 0:
         raise typer.BadParameter("must be above 0", param_hint="--discriminator-lr-scale")
-    if discriminator_lr_scale != 1.0 and adversarial == 0:
-        raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
-                                 param_hint="--discriminator-lr-scale")
-    if discriminator_warmup and adversarial == 0:
-        raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
-                                 param_hint="--discriminator-warmup")
     try:
         scales = tuple(int(x) for x in discriminator_scales.split(","))
     except ValueError:
@@ -87,9 +81,11 @@ def autoencoder(
     if not scales or min(scales) < 1 or len(set(scales)) != len(scales):
         raise typer.BadParameter("give distinct whole numbers from 1 up, such as 1,2,4",
                                  param_hint="--discriminator-scales")
-    if scales != (1,) and adversarial == 0:
-        raise typer.BadParameter("needs --adversarial (without it there is no discriminator)",
-                                 param_hint="--discriminator-scales")
+    for option, changed in (("--discriminator-lr-scale", discriminator_lr_scale != 1.0),
+                            ("--discriminator-warmup", discriminator_warmup != 0),
+                            ("--discriminator-scales", scales != (1,))):
+        if changed and adversarial == 0:
+            raise typer.BadParameter("needs --adversarial (without it there is no discriminator)", param_hint=option)
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     train_autoencoder(library or features, settings, crop_frames=crop_frames, hidden=hidden,
                       latent_channels=latent_channels, vocoder=_vocoder() if audio_samples else None, init=init,
