@@ -5,7 +5,7 @@ import torch
 from conftest import moving_square_frames
 from v2a.audio import DEFAULT_AUDIO, log_mel
 from v2a.errors import V2AError
-from v2a.pipeline import V2APipeline
+from v2a.pipeline import V2APipeline, crossfade_weights, latent_windows
 from v2a.video import VideoClip
 
 STEPS = 2
@@ -38,16 +38,79 @@ def test_same_seed_same_waveform_other_seed_differs(debug_pipe):
     assert np.abs(a - c).max() > 1e-3
 
 
-@pytest.mark.parametrize("text_guidance", [None, 7.0])
-def test_batch_equals_single(debug_pipe, text_guidance):
+@pytest.mark.parametrize("text_guidance, window", [(None, 4.0), (7.0, 4.0), (None, 0.4), (7.0, 0.5)])
+def test_batch_equals_single(debug_pipe, text_guidance, window):
+    # window 0.4 s: both clips in windows; 0.5 s: the 1 s clip in three, the 0.6 s one in two
     clips = [clip(1.0, seed=1), clip(0.6, seed=2)]
     prompts = ["drums", None]
-    batched = run(debug_pipe, clips, prompt=prompts, negative_prompt=["music", None], text_guidance_scale=text_guidance)
+    batched = run(debug_pipe, clips, prompt=prompts, negative_prompt=["music", None], text_guidance_scale=text_guidance,
+                  window_seconds=window)
     for i, (c, p, n) in enumerate(zip(clips, prompts, ["music", None])):
-        single = debug_pipe(c, prompt=p, negative_prompt=n, num_inference_steps=STEPS,
+        single = debug_pipe(c, prompt=p, negative_prompt=n, num_inference_steps=STEPS, window_seconds=window,
                             text_guidance_scale=text_guidance, generator=torch.Generator().manual_seed(i)).waveforms[0]
         assert batched.waveforms[i].shape == single.shape
         np.testing.assert_allclose(batched.waveforms[i], single, atol=1e-4)
+
+
+def test_latent_windows_cover_each_clip_and_crossfade_to_one():
+    assert latent_windows([5, 10], 10) == [(0, 0, 5), (1, 0, 10)]  # clips that fit: one window each
+    windows = latent_windows([23, 7, 11], 8)
+    assert windows == [(0, 0, 8), (0, 4, 12), (0, 8, 16), (0, 11, 19), (0, 15, 23), (1, 0, 7), (2, 0, 8), (2, 3, 11)]
+    lengths = [23, 7, 11]
+    weights = crossfade_weights(windows, lengths)
+    for clip_index, length in enumerate(lengths):
+        total = torch.zeros(length)
+        for (c, start, end), w in zip(windows, weights):
+            if c == clip_index:
+                assert w.shape == (end - start,) and (w > 0).all()
+                total[start:end] += w
+        torch.testing.assert_close(total, torch.ones(length))
+    # a clip's first and last frames come from its first and last window alone; inner seams fade
+    assert weights[0][0] == 1.0 and weights[4][-1] == 1.0 and weights[0][-1] < 0.2 and weights[1][0] < 0.2
+    torch.testing.assert_close(weights[5], torch.ones(7))
+
+
+def test_long_clips_are_denoised_in_windows_short_ones_as_before(debug_pipe):
+    seen = []
+    hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: seen.append(tuple(args[0].shape[:2])))
+    try:
+        windowed = run(debug_pipe, clip(1.7), prompt="drums", window_seconds=0.5).waveforms[0]
+        assert set(seen) == {(2 * 7, 11)}  # 37 latent frames: 7 windows of 11, two guidance branches each
+        seen.clear()
+        whole = run(debug_pipe, clip(1.7), prompt="drums", window_seconds=10.0).waveforms[0]
+        assert set(seen) == {(2, 37)}
+    finally:
+        hook.remove()
+    assert windowed.shape == whole.shape and np.isfinite(windowed).all()
+    assert np.abs(windowed - whole).max() > 1e-3
+    # a clip no longer than the window is sampled exactly as without windows
+    np.testing.assert_array_equal(run(debug_pipe, clip(0.5), prompt="drums", window_seconds=0.5).waveforms[0],
+                                  run(debug_pipe, clip(0.5), prompt="drums", window_seconds=10.0).waveforms[0])
+
+
+def test_each_window_sees_its_own_frames_and_motion_from_position_zero(debug_pipe, monkeypatch):
+    captured = []
+    prepare = debug_pipe.transformer.prepare_conditions
+
+    def spy(text, text_mask, features, labels, times, motion, frames, batch):
+        if features is not None:
+            captured.append((times[0].clone(), motion[0].clone(), frames))
+        return prepare(text, text_mask, features, labels, times, motion, frames, batch)
+
+    monkeypatch.setattr(debug_pipe.transformer, "prepare_conditions", spy)
+    long_clip = clip(3.0)
+    run(debug_pipe, long_clip, prompt="drums", window_seconds=1.0)
+    rate = debug_pipe.audio_settings.latent_rate
+    length = debug_pipe.audio_settings.latent_frames(3.0)
+    windows = latent_windows([length], debug_pipe.audio_settings.latent_frames(1.0))
+    _, _, all_times, all_motion = debug_pipe.encode_video(long_clip, length)
+    assert len(captured) == len(windows) == 5  # the prompted branch (the unconditional one has no video)
+    for (_, start, end), (times, motion, frames) in zip(windows, captured):
+        assert frames == end - start == len(motion)
+        torch.testing.assert_close(motion, all_motion[start:end])
+        inside = all_times[(all_times >= start / rate) & (all_times < end / rate)]
+        torch.testing.assert_close(times, inside - start / rate)
+        assert (times >= 0).all() and (times < (end - start) / rate).all()
 
 
 def test_conditions_change_the_output(debug_pipe):
@@ -115,6 +178,8 @@ def test_bad_arguments(debug_pipe):
         run(debug_pipe, [clip(0.5), clip(0.5)], prompt=["a", "b", "c"])
     with pytest.raises(V2AError, match="steps"):
         debug_pipe(clip(0.5), num_inference_steps=0)
+    with pytest.raises(V2AError, match="window_seconds"):
+        debug_pipe(clip(0.5), window_seconds=0.0)
 
 
 def test_save_load_round_trip(debug_pipe, tmp_path):

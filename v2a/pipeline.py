@@ -10,12 +10,21 @@ third branch, the video with the negative prompt, and the velocity becomes
 a weighted sum of the branches (``guidance_branches``). With equal scales the middle branch's
 weight is 0 and it is the ordinary two-branch guidance; branches that would see the same
 conditions are merged, so no step runs a pass it does not need.
+
+Clips longer than ``DEFAULT_WINDOW_SECONDS`` (4 s) are denoised in half-overlapping windows of
+that length (``latent_windows``): the transformer was trained on 4 s crops and only ever saw
+positions within them; sampled whole, a 46 s clip's onsets no longer landed on the events and
+its sound faded out, and even 4-8 s clips landed fewer onsets than in windows. Every step runs every window, each seeing its own frames and
+motion from position 0, and the windows' velocities are cross-faded where they overlap, so
+there are no seams to hide afterwards (as in MultiDiffusion). Shorter clips are one window,
+sampled exactly as before.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,12 +35,12 @@ from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
 from .audio import AudioSettings
 from .autoencoder import MelAutoencoder
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
+from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE, DEFAULT_WINDOW_SECONDS
 from .errors import V2AError
 from .frame_encoder import FrameEncoder
 from .text_encoder import TextEncoder
 from .timing import timing_features
-from .transformer import Conditions, SoundTransformer
+from .transformer import Conditions, SoundTransformer, frame_tokens_in_window
 from .video import VideoClip
 
 logger = logging.getLogger(__name__)
@@ -118,6 +127,7 @@ class V2APipeline(DiffusionPipeline):
         text_guidance_scale: float | None = DEFAULT_TEXT_GUIDANCE,
         generator: torch.Generator | list[torch.Generator] | None = None,
         use_video: bool = True,
+        window_seconds: float = DEFAULT_WINDOW_SECONDS,
         stage_seconds: dict[str, float] | None = None,
     ) -> SoundtrackOutput:
         """Generates one soundtrack per clip.
@@ -135,6 +145,7 @@ class V2APipeline(DiffusionPipeline):
                 ``guidance_scale`` 1.0 and this None) turns guidance off.
             generator: a ``torch.Generator`` or one per clip, for reproducible noise.
             use_video: False ignores the frames (an ablation for evaluation).
+            window_seconds: longer clips are denoised in half-overlapping windows this long.
             stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
                 "denoise", "latent decode", "vocoder") are added to it (for benchmarks).
         """
@@ -145,11 +156,15 @@ class V2APipeline(DiffusionPipeline):
         negatives = self._per_clip(negative_prompt, n, "negative_prompt")
         if num_inference_steps < 1:
             raise V2AError(f"steps must be at least 1, got {num_inference_steps}")
+        if not window_seconds > 0:
+            raise V2AError(f"window_seconds must be positive, got {window_seconds}")
         if isinstance(generator, list) and len(generator) != n:
             raise V2AError(f"{len(generator)} generators for {n} clips")
         settings = self.audio_settings
         lengths = [settings.latent_frames(c.duration) for c in clips]
-        t_max = max(lengths)
+        windows = latent_windows(lengths, max(1, settings.latent_frames(window_seconds)))
+        t_window = max(end - start for _, start, end in windows)
+        which = [clip for clip, _, _ in windows]
 
         timer = _StageTimer(stage_seconds, self.device)
 
@@ -159,27 +174,31 @@ class V2APipeline(DiffusionPipeline):
             neg_text, neg_mask = self.encode_prompts(negatives)
             videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
             branches, weights = guidance_branches(
-                lambda: self._conditions(text, text_mask, videos, t_max, n),
-                lambda: self._conditions(neg_text, neg_mask, videos, t_max, n),
-                lambda: self.transformer.prepare_conditions(neg_text, neg_mask, None, None, None, None, t_max, n),
+                lambda: self._conditions(text, text_mask, videos, windows),
+                lambda: self._conditions(neg_text, neg_mask, videos, windows),
+                lambda: self.transformer.prepare_conditions(
+                    *_rows(neg_text, neg_mask, which), None, None, None, None, t_window, len(windows)),
                 guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives, has_video=use_video)
 
         # 3-5. prepare noise, denoise, decode
         with timer("denoise"):
-            latents = self.denoise(branches, lengths, generator, num_inference_steps, weights)
+            latents = self.denoise(branches, lengths, generator, num_inference_steps, weights, windows)
         return self.decode(latents, lengths, [c.duration for c in clips], timer)
 
     def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
-                weights: Sequence[float]) -> torch.Tensor:
+                weights: Sequence[float], windows: list[tuple[int, int, int]] | None = None) -> torch.Tensor:
         """Samples latents ``(B, max(lengths), C)``.
 
-        ``conditions`` holds one batch of ``len(lengths)`` clips per guidance branch; the
-        velocity is the branches' velocities summed with ``weights`` (``guidance_branches``).
-        Noise is drawn per clip at its own length, so batching never changes a clip's result.
+        ``conditions`` holds, per guidance branch, one row per window ``(clip, start, end)`` of
+        ``windows`` (default: one window per clip, the whole clip); the velocity is the branches'
+        velocities summed with ``weights`` (``guidance_branches``), cross-faded where windows
+        overlap. Noise is drawn per clip at its own length, so batching never changes a clip's result.
         """
         n = len(lengths)
+        windows = windows or [(i, 0, length) for i, length in enumerate(lengths)]
         branches = len(weights)
         t_max = max(lengths)
+        t_window = max(end - start for _, start, end in windows)
         channels = self.transformer.config.latent_channels
         gens = generator if isinstance(generator, list) else [generator] * n
         latents = torch.zeros(n, t_max, channels, device=self.device)
@@ -188,14 +207,29 @@ class V2APipeline(DiffusionPipeline):
             noise = torch.randn(length, channels, generator=g, device=g.device if g is not None else "cpu")
             latents[i, :length] = noise.to(self.device)
             token_mask[i, :length] = True
-        mask = token_mask.repeat(branches, 1)
+        whole_clips = len(windows) == n  # one window per clip, covering it: no gathering or blending
+        fades = [f.to(self.device)[:, None] for f in crossfade_weights(windows, lengths)]
+        window_mask = torch.zeros(len(windows), t_window, dtype=torch.bool, device=self.device)
+        for k, (_, start, end) in enumerate(windows):
+            window_mask[k, : end - start] = True
+        mask = window_mask.repeat(branches, 1)
 
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         for t in self.progress_bar(self.scheduler.timesteps):
-            x = latents.repeat(branches, 1, 1)
+            if whole_clips:
+                x = latents
+            else:
+                x = torch.zeros(len(windows), t_window, channels, device=self.device)
+                for k, (clip, start, end) in enumerate(windows):
+                    x[k, : end - start] = latents[clip, start:end]
+            x = x.repeat(branches, 1, 1)
             sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
             velocity = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
             velocity = sum(w * v for w, v in zip(weights, velocity.chunk(branches)))
+            if not whole_clips:
+                per_window, velocity = velocity, torch.zeros_like(latents)
+                for k, (clip, start, end) in enumerate(windows):
+                    velocity[clip, start:end] += fades[k] * per_window[k, : end - start]
             latents = self.scheduler.step(velocity, t, latents).prev_sample
             latents = latents * token_mask[..., None]
         return latents
@@ -216,17 +250,26 @@ class V2APipeline(DiffusionPipeline):
             waveforms.append(np.pad(wave, (0, samples - len(wave))))
         return SoundtrackOutput(waveforms=waveforms, sample_rate=settings.sample_rate)
 
-    def _conditions(self, text, text_mask, videos, t_max: int, n: int) -> Conditions:
+    def _conditions(self, text, text_mask, videos, windows: list[tuple[int, int, int]]) -> Conditions:
+        """One row per window ``(clip, start, end)``: the clip's prompt with that span's frames and
+        motion, placed as if the span started the clip."""
+        t_window = max(end - start for _, start, end in windows)
         if videos is None:
-            return self.transformer.prepare_conditions(text, text_mask, None, None, None, None, t_max, n)
-        # Clips of different lengths have different numbers of frame tokens and latent frames:
-        # prepare each clip alone at its own length, then pad (padding is masked out of attention).
-        per_clip = []
-        for i, (features, labels, times, motion) in enumerate(videos):
-            per_clip.append(self.transformer.prepare_conditions(
-                None if text is None else text[i : i + 1], None if text is None else text_mask[i : i + 1],
-                features[None], labels[None], times[None], motion[None], len(motion), 1))
-        return _cat_conditions(*per_clip)
+            return self.transformer.prepare_conditions(*_rows(text, text_mask, [clip for clip, _, _ in windows]),
+                                                       None, None, None, None, t_window, len(windows))
+        # Windows of different lengths have different numbers of frame tokens and latent frames:
+        # prepare each alone at its own length, then pad (padding is masked out of attention).
+        rate = self.audio_settings.latent_rate
+        per_window = []
+        for clip, start, end in windows:
+            features, labels, times, motion = videos[clip]
+            keep = torch.from_numpy(frame_tokens_in_window(times.cpu().numpy(), start / rate, end / rate))
+            keep = keep.to(times.device)
+            per_window.append(self.transformer.prepare_conditions(
+                None if text is None else text[clip : clip + 1], None if text is None else text_mask[clip : clip + 1],
+                features[keep][None], labels[keep][None], (times[keep] - start / rate).clamp(min=0)[None],
+                motion[start:end][None], end - start, 1))
+        return _cat_conditions(*per_window)
 
     @staticmethod
     def _per_clip(value, n: int, name: str) -> list[str | None]:
@@ -236,6 +279,50 @@ class V2APipeline(DiffusionPipeline):
         if len(value) != n:
             raise V2AError(f"{len(value)} values of {name} for {n} clips")
         return value
+
+
+def latent_windows(lengths: list[int], window: int) -> list[tuple[int, int, int]]:
+    """``(clip, start, end)`` latent-frame windows covering every clip.
+
+    A clip that fits in ``window`` frames is one window; a longer one gets the fewest windows of
+    exactly ``window`` frames, evenly spaced from its start to its end, that overlap by at least half.
+    """
+    windows = []
+    for clip, length in enumerate(lengths):
+        if length <= window:
+            windows.append((clip, 0, length))
+            continue
+        count = math.ceil((length - window) / max(1, window // 2)) + 1
+        windows += [(clip, start, start + window)
+                    for start in (math.floor(k * (length - window) / (count - 1) + 0.5) for k in range(count))]
+    return windows
+
+
+def crossfade_weights(windows: list[tuple[int, int, int]], lengths: list[int]) -> list[torch.Tensor]:
+    """Per window, a weight per latent frame; at every frame of a clip its windows' weights sum to 1.
+
+    A window ramps linearly up from its start and down to its end over half its length, except
+    at its clip's own ends, so where two windows overlap one fades out as the next fades in.
+    """
+    raw = []
+    for clip, start, end in windows:
+        position = torch.arange(end - start, dtype=torch.float32) + 0.5
+        ramp = max(1.0, (end - start) / 2)
+        weight = torch.ones(end - start)
+        if start > 0:
+            weight = torch.minimum(weight, position / ramp)
+        if end < lengths[clip]:
+            weight = torch.minimum(weight, (end - start - position) / ramp)
+        raw.append(weight)
+    totals = [torch.zeros(length) for length in lengths]
+    for (clip, start, end), weight in zip(windows, raw):
+        totals[clip][start:end] += weight
+    return [weight / totals[clip][start:end] for (clip, start, end), weight in zip(windows, raw)]
+
+
+def _rows(text, text_mask, which: list[int]):
+    """The prompt rows of the clips ``which`` (one per window); None stays None."""
+    return (None, None) if text is None else (text[which], text_mask[which])
 
 
 def guidance_branches(conditional, video_only, unconditional, guidance_scale: float,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
@@ -28,6 +29,19 @@ def sinusoidal(positions: torch.Tensor, dim: int, max_period: float = 10000.0) -
     freqs = torch.exp(-math.log(max_period) * torch.arange(half, device=positions.device, dtype=torch.float32) / half)
     args = positions.float()[..., None] * freqs
     return torch.cat([torch.cos(args), torch.sin(args)], dim=-1)
+
+
+def frame_tokens_in_window(frame_times: np.ndarray, start: float, end: float) -> np.ndarray:
+    """Which sampled frames condition the latent frames from ``start`` to ``end`` seconds.
+
+    The frames shown in that span; when a very short span holds none, the nearest one. Training
+    crops and the pipeline's windows over long clips choose them the same way, and both shift
+    the chosen frames' times by ``start``, since the model only ever saw positions from 0.
+    """
+    keep = (frame_times >= start) & (frame_times < end)
+    if not keep.any():
+        keep[np.argmin(np.abs(frame_times - start))] = True
+    return keep
 
 
 @dataclass

@@ -54,7 +54,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
+from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE, DEFAULT_WINDOW_SECONDS
 
 logger = logging.getLogger(__name__)
 
@@ -438,7 +438,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
     # every finished clip is stored, so an interrupted run resumes where it stopped
     run_key = json.dumps({"model": model_name, "split": split, "steps": steps, "guidance": guidance,
                           **({"text_guidance": text_guidance} if text_guidance is not None else {}), "seed": seed,
-                          "max_seconds": max_seconds, "judge": judge.labels}, sort_keys=True)
+                          "max_seconds": max_seconds, "judge": judge.labels, "window_seconds": DEFAULT_WINDOW_SECONDS},
+                         sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
     (out / "audio").mkdir(exist_ok=True)
@@ -614,7 +615,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         spectrogram_grid(grid_rows, out / "spectrograms.png", DEFAULT_AUDIO.mel_rate, events=grid_events)
 
     config = {"model": model_name, "split": split, "steps": steps,
-              "guidance": guidance, "text_guidance": text_guidance, "seed": seed, "device": str(pipe.device),
+              "guidance": guidance, "text_guidance": text_guidance, "window_seconds": DEFAULT_WINDOW_SECONDS,
+              "seed": seed, "device": str(pipe.device),
               "clips": len(rendered),
               "torch_threads": torch.get_num_threads(), "library": str(library), "max_seconds": max_seconds,
               "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters())}

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..data.cache import iter_feature_cache
-from ..transformer import SoundTransformer
+from ..transformer import SoundTransformer, frame_tokens_in_window
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
@@ -94,10 +94,7 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
             latents.append(latent[start:end])
             motions.append(motion[start:end])
             t0, t1 = start / latent_rate, end / latent_rate
-            keep = (frame_times >= t0) & (frame_times < t1)
-            if not keep.any():  # very short crops: keep the nearest frame
-                keep = np.zeros_like(keep)
-                keep[np.argmin(np.abs(frame_times - t0))] = True
+            keep = frame_tokens_in_window(frame_times, t0, t1)
             frames.append(frame_features[keep])
             labels.append(frame_labels[keep])
             times.append(np.maximum(frame_times[keep] - t0, 0))
