@@ -108,9 +108,16 @@ def test_each_window_sees_its_own_frames_and_motion_from_position_zero(debug_pip
     for (_, start, end), (times, motion, frames) in zip(windows, captured):
         assert frames == end - start == len(motion)
         torch.testing.assert_close(motion, all_motion[start:end])
-        inside = all_times[(all_times >= start / rate) & (all_times < end / rate)]
+        inside = all_times[(all_times >= start / rate) & ((all_times < end / rate) | (end == length))]
         torch.testing.assert_close(times, inside - start / rate)
-        assert (times >= 0).all() and (times < (end - start) / rate).all()
+        assert (times >= 0).all()
+    # a clip that is one window sees every sampled frame, as without windows, even one sampled
+    # past its last latent frame (1.6 s: frames at 0.25 ... 1.75 s, latent frames up to 1.63 s)
+    captured.clear()
+    run(debug_pipe, clip(1.6), prompt="drums", window_seconds=2.0)
+    _, _, all_times, _ = debug_pipe.encode_video(clip(1.6), debug_pipe.audio_settings.latent_frames(1.6))
+    assert all_times[-1] * rate > debug_pipe.audio_settings.latent_frames(1.6)
+    torch.testing.assert_close(captured[0][0], all_times)
 
 
 def test_conditions_change_the_output(debug_pipe):

@@ -263,7 +263,9 @@ class V2APipeline(DiffusionPipeline):
         per_window = []
         for clip, start, end in windows:
             features, labels, times, motion = videos[clip]
-            keep = torch.from_numpy(frame_tokens_in_window(times.cpu().numpy(), start / rate, end / rate))
+            # a clip's last sampled frame may lie past its last latent frame: its last window keeps it
+            until = end / rate if end < len(motion) else math.inf
+            keep = torch.from_numpy(frame_tokens_in_window(times.cpu().numpy(), start / rate, until))
             keep = keep.to(times.device)
             per_window.append(self.transformer.prepare_conditions(
                 None if text is None else text[clip : clip + 1], None if text is None else text_mask[clip : clip + 1],
