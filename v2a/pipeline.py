@@ -14,10 +14,10 @@ conditions are merged, so no step runs a pass it does not need.
 Clips longer than ``DEFAULT_WINDOW_SECONDS`` (4 s) are denoised in half-overlapping windows of
 that length (``latent_windows``): the transformer was trained on 4 s crops and only ever saw
 positions within them; sampled whole, a 46 s clip's onsets no longer landed on the events and
-its sound faded out, and even 4-8 s clips landed fewer onsets than in windows. Every step runs every window, each seeing its own frames and
-motion from position 0, and the windows' velocities are cross-faded where they overlap, so
-there are no seams to hide afterwards (as in MultiDiffusion). Shorter clips are one window,
-sampled exactly as before.
+its sound faded out, and even 4-8 s clips landed fewer onsets than in windows. Every step runs
+every window, each seeing its own frames and motion from position 0, and the windows'
+velocities are cross-faded where they overlap, so there are no seams to hide afterwards (as in
+MultiDiffusion). Shorter clips are one window, sampled exactly as before.
 """
 
 from __future__ import annotations
