@@ -5,7 +5,7 @@ import torch
 from conftest import moving_square_frames
 from v2a.audio import DEFAULT_AUDIO, log_mel
 from v2a.errors import V2AError
-from v2a.pipeline import V2APipeline, crossfade_weights, latent_windows
+from v2a.pipeline import V2APipeline, crossfade_weights, latent_windows, vocode_in_chunks
 from v2a.video import VideoClip
 
 STEPS = 2
@@ -118,6 +118,29 @@ def test_each_window_sees_its_own_frames_and_motion_from_position_zero(debug_pip
     _, _, all_times, _ = debug_pipe.encode_video(clip(1.6), debug_pipe.audio_settings.latent_frames(1.6))
     assert all_times[-1] * rate > debug_pipe.audio_settings.latent_frames(1.6)
     torch.testing.assert_close(captured[0][0], all_times)
+
+
+def test_long_mels_are_vocoded_in_chunks_without_audible_joins(debug_pipe):
+    vocoder = debug_pipe.vocoder
+    mel = torch.randn(1, 300, 80) - 5.0
+    with torch.no_grad():
+        whole = vocoder(mel).float()
+        calls = []
+        hook = vocoder.register_forward_hook(lambda m, args, out: calls.append(args[0].shape[1]))
+        try:
+            chunked = vocode_in_chunks(vocoder, mel, chunk=70, context=32)
+        finally:
+            hook.remove()
+    assert calls == [92, 124, 124, 124, 92]  # 5 chunks of 60 frames, each with up to 32 more on each side
+    assert chunked.shape == whole.shape
+    # equal up to float rounding (convolutions over other lengths sum in another order: 1e-5 here)
+    torch.testing.assert_close(chunked, whole, atol=2e-4, rtol=0)
+    # without context the joins differ from the whole: the context is what makes them match
+    with torch.no_grad():
+        bare = vocode_in_chunks(vocoder, mel, chunk=70, context=0)
+    assert (bare - whole).abs().max() > 1e-2
+    # a mel no longer than a chunk is vocoded in one call, as before
+    torch.testing.assert_close(vocode_in_chunks(vocoder, mel[:, :70], chunk=70, context=32), vocoder(mel[:, :70]))
 
 
 def test_conditions_change_the_output(debug_pipe):
