@@ -40,7 +40,7 @@ def test_same_seed_same_waveform_other_seed_differs(debug_pipe):
 
 @pytest.mark.parametrize("text_guidance, window", [(None, 4.0), (7.0, 4.0), (None, 0.4), (7.0, 0.5)])
 def test_batch_equals_single(debug_pipe, text_guidance, window):
-    # window 0.4 s: both clips in windows; 0.5 s: the 1 s clip in three, the 0.6 s one in two
+    # window 0.4 s: the 1 s clip in five windows, the 0.6 s one in two; 0.5 s: four and two
     clips = [clip(1.0, seed=1), clip(0.6, seed=2)]
     prompts = ["drums", None]
     batched = run(debug_pipe, clips, prompt=prompts, negative_prompt=["music", None], text_guidance_scale=text_guidance,
