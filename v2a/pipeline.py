@@ -213,7 +213,6 @@ class V2APipeline(DiffusionPipeline):
             noise = torch.randn(length, channels, generator=g, device=g.device if g is not None else "cpu")
             latents[i, :length] = noise.to(self.device)
             token_mask[i, :length] = True
-        whole_clips = len(windows) == n  # one window per clip, covering it: no gathering or blending
         fades = [f.to(self.device)[:, None] for f in crossfade_weights(windows, lengths)]
         window_mask = torch.zeros(len(windows), t_window, dtype=torch.bool, device=self.device)
         for k, (_, start, end) in enumerate(windows):
@@ -222,20 +221,17 @@ class V2APipeline(DiffusionPipeline):
 
         self.scheduler.set_timesteps(num_inference_steps, device=self.device)
         for t in self.progress_bar(self.scheduler.timesteps):
-            if whole_clips:
-                x = latents
-            else:
-                x = torch.zeros(len(windows), t_window, channels, device=self.device)
-                for k, (clip, start, end) in enumerate(windows):
-                    x[k, : end - start] = latents[clip, start:end]
+            x = torch.zeros(len(windows), t_window, channels, device=self.device)
+            for k, (clip, start, end) in enumerate(windows):
+                x[k, : end - start] = latents[clip, start:end]
             x = x.repeat(branches, 1, 1)
             sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
             velocity = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
             velocity = sum(w * v for w, v in zip(weights, velocity.chunk(branches)))
-            if not whole_clips:
-                per_window, velocity = velocity, torch.zeros_like(latents)
-                for k, (clip, start, end) in enumerate(windows):
-                    velocity[clip, start:end] += fades[k] * per_window[k, : end - start]
+            # a clip that is one window has fade 1 everywhere: its velocity passes through unchanged
+            per_window, velocity = velocity, torch.zeros_like(latents)
+            for k, (clip, start, end) in enumerate(windows):
+                velocity[clip, start:end] += fades[k] * per_window[k, : end - start]
             latents = self.scheduler.step(velocity, t, latents).prev_sample
             latents = latents * token_mask[..., None]
         return latents
@@ -245,12 +241,12 @@ class V2APipeline(DiffusionPipeline):
         """Latents -> log-mel -> waveform, each clip at its own length, trimmed to its duration."""
         settings = self.audio_settings
         timer = timer or _StageTimer(None, self.device)
+        chunk = int(round(VOCODER_CHUNK_SECONDS * settings.mel_rate))
         waveforms = []
         for i, (length, duration) in enumerate(zip(lengths, durations)):
             with timer("latent decode"):
                 mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
             with timer("vocoder"):
-                chunk = int(round(VOCODER_CHUNK_SECONDS * settings.mel_rate))
                 audio = vocode_in_chunks(self.vocoder, mel.to(self.vocoder.dtype), chunk, VOCODER_CONTEXT_FRAMES)[0]
             samples = int(round(duration * settings.sample_rate))
             wave = audio[:samples].cpu().numpy().astype(np.float32)
