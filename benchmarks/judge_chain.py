@@ -37,7 +37,7 @@ def main():
     from transformers import SpeechT5HifiGan
 
     from v2a.audio import log_mel
-    from v2a.autoencoder import MelAutoencoder
+    from v2a.autoencoder import load_audio_latent
     from v2a.data.library import load_clip, read_manifest
     from v2a.evaluation.embedding import AisfxEmbedding
     from v2a.evaluation.run import fit_judge, resynthesize
@@ -73,7 +73,7 @@ def main():
         report("vocoder(true mel)", [resynthesize(pipe, w, False) for w in waves])
         mels = [log_mel(torch.from_numpy(w))[None] for w in waves]
         for name, autoencoder in [("model's autoencoder", pipe.autoencoder)] + [
-                (str(folder), MelAutoencoder.from_pretrained(folder).eval()) for folder in args.autoencoder]:
+                (str(folder), load_audio_latent(folder).eval()) for folder in args.autoencoder]:
             l1 = np.mean([(autoencoder(m.to(autoencoder.dtype)).float() - m).abs().mean().item() for m in mels])
             report(f"vocoder({name}(true mel))", [resynthesize(pipe, w, True, autoencoder=autoencoder) for w in waves],
                    f"  mel L1 {l1:.3f}")

@@ -30,7 +30,7 @@ from pathlib import Path
 
 import torch
 
-from v2a.autoencoder import MelAutoencoder
+from v2a.autoencoder import MelAutoencoder, load_audio_latent
 from v2a.frame_encoder import FrameEncoder
 from v2a.pipeline import V2APipeline
 from v2a.text_encoder import MINILM_PACKAGE, TextEncoder, load_packaged_tokenizer
@@ -112,7 +112,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("weights"))
     parser.add_argument("--transformer", type=Path, help="trained SoundTransformer folder (default: fresh init)")
-    parser.add_argument("--autoencoder", type=Path, help="trained MelAutoencoder folder (default: fresh init)")
+    parser.add_argument("--autoencoder", type=Path, help="audio latent folder: a trained autoencoder or `v2a train mel-patches` output (default: fresh autoencoder)")
     parser.add_argument("--vocoder", type=Path, help="fine-tuned SpeechT5HifiGan folder (default: packaged universal)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -128,7 +128,7 @@ def main():
     transformer = (SoundTransformer.from_pretrained(str(args.transformer)) if args.transformer else
                    SoundTransformer(text_dim=text_encoder.hidden_size, frame_dim=frame_encoder.feature_dim,
                                     timing_dim=NUM_TIMING_FEATURES))
-    autoencoder = MelAutoencoder.from_pretrained(str(args.autoencoder)) if args.autoencoder else MelAutoencoder()
+    autoencoder = load_audio_latent(args.autoencoder) if args.autoencoder else MelAutoencoder()
     pipe = V2APipeline(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0),
                        autoencoder=autoencoder, vocoder=vocoder)

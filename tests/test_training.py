@@ -428,3 +428,48 @@ def test_transformer_command_trains_without_audio_samples(labelled_features, tmp
     assert not list(run.glob("samples/*/*.wav"))  # no audio samples: no vocoder was needed
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert any("val_loss" in row for row in logged)  # the held-out loss is still measured
+
+
+def test_mel_patches_fit_the_train_split_and_round_trip_exactly(library, tmp_path):
+    import subprocess
+    import sys
+
+    from v2a.autoencoder import MelPatches, load_audio_latent
+    from v2a.training.autoencoder import library_mels
+
+    out = tmp_path / "patches"
+    result = subprocess.run([sys.executable, "-m", "v2a.cli", "train", "mel-patches", "--library", str(library),
+                             "--out", str(out)], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    latent = load_audio_latent(out)
+    assert isinstance(latent, MelPatches) and latent.latent_channels == 160
+    frames = np.concatenate(library_mels(library, "train")).astype(np.float64)
+    np.testing.assert_allclose(latent.bin_mean.numpy(), frames.mean(0), rtol=1e-5, atol=1e-4)  # train split only
+    mel = torch.from_numpy(library_mels(library, "val")[0][:64].astype(np.float32))[None]
+    z = latent.encode(mel)
+    assert z.shape == (1, 32, 160)
+    assert abs(z.mean().item()) < 1.0 and 0.3 < z.std().item() < 3.0  # roughly normalised for the transformer
+    torch.testing.assert_close(z[0, 3, 80:], (mel[0, 7] - latent.bin_mean) / latent.bin_std)  # frames 6, 7 -> token 3
+    torch.testing.assert_close(latent.decode(z), mel, atol=1e-4, rtol=1e-5)  # nothing is lost
+
+
+def test_transformer_trains_on_mel_patches_and_the_pipeline_decodes_them(labelled_features, library, tmp_path,
+                                                                         debug_pipe):
+    from v2a.autoencoder import MelPatches
+    from v2a.video import VideoClip
+    from v2a.training.autoencoder import fit_mel_patches
+    from v2a.training.transformer import train_transformer
+
+    features, _ = labelled_features
+    patches = fit_mel_patches(library)
+    config = dict(debug_pipe.transformer.config)
+    config = {k: v for k, v in config.items() if not k.startswith("_")} | {"latent_channels": patches.latent_channels}
+    model = train_transformer(features, patches, settings(tmp_path / "dit", 2), config, crop_seconds=0.5)
+    assert model.config.latent_channels == 160
+    pipe = type(debug_pipe)(**{**debug_pipe.components, "transformer": model.eval(), "autoencoder": patches})
+    pipe.set_progress_bar_config(disable=True)
+    frames = np.zeros((10, 32, 32, 3), np.uint8)
+    out = pipe([VideoClip.from_array(frames, fps=10)], prompt="a knock", num_inference_steps=2)
+    assert len(out.waveforms[0]) == 22050 and np.isfinite(out.waveforms[0]).all()
+    pipe.save_pretrained(tmp_path / "pipe")
+    assert isinstance(type(debug_pipe).from_pretrained(str(tmp_path / "pipe")).autoencoder, MelPatches)

@@ -34,7 +34,7 @@ import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
 from .audio import AudioSettings
-from .autoencoder import MelAutoencoder
+from .autoencoder import AudioLatent
 from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE, DEFAULT_WINDOW_SECONDS
 from .errors import V2AError
 from .frame_encoder import FrameEncoder
@@ -74,7 +74,7 @@ class V2APipeline(DiffusionPipeline):
 
     def __init__(self, frame_encoder: FrameEncoder, text_encoder: TextEncoder, tokenizer,
                  transformer: SoundTransformer, scheduler: FlowMatchEulerDiscreteScheduler,
-                 autoencoder: MelAutoencoder, vocoder):
+                 autoencoder: AudioLatent, vocoder):
         super().__init__()
         self.register_modules(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                               transformer=transformer, scheduler=scheduler, autoencoder=autoencoder, vocoder=vocoder)

@@ -32,7 +32,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..audio import DEFAULT_AUDIO, log_mel
-from ..autoencoder import MelAutoencoder
+from ..autoencoder import MelAutoencoder, MelPatches
 from .adversarial import PatchDiscriminator, lsgan_discriminator_loss, lsgan_terms
 from .loop import TrainSettings, ema_model, train
 
@@ -212,8 +212,17 @@ def set_latent_statistics(model: MelAutoencoder, mels: list[np.ndarray]) -> None
     model.latent_std.copy_(z.std(0).clamp(min=1e-3))
 
 
+def fit_mel_patches(source: Path, downsample: int = 2) -> MelPatches:
+    """The no-compression latent: per-bin log-mel mean and spread over the train split's frames."""
+    frames = np.concatenate(training_mels(source, "train")).astype(np.float64)
+    model = MelPatches(n_mels=frames.shape[1], downsample=downsample)
+    model.bin_mean.copy_(torch.from_numpy(frames.mean(0)))
+    model.bin_std.copy_(torch.from_numpy(frames.std(0)).clamp(min=1e-3))
+    return model
+
+
 def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 128, hidden: int = 160,
-                      latent_channels: int = 32, vocoder=None, init: Path | None = None, decoder_only: bool = False,
+                      latent_channels: int = 32, downsample: int = 4, vocoder=None, init: Path | None = None, decoder_only: bool = False,
                       adversarial: float = 0.0, blocks: int = 1, discriminator_lr_scale: float = 1.0,
                       discriminator_warmup: int = 0, discriminator_scales: tuple[int, ...] = (1,)) -> MelAutoencoder:
     """Trains (or resumes) an autoencoder run and writes the EMA model to ``run_dir/model``.
@@ -233,7 +242,7 @@ def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 
     if init is not None:
         model = MelAutoencoder.from_pretrained(str(init)).float()
     else:
-        model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels, blocks=blocks)
+        model = MelAutoencoder(hidden=hidden, latent_channels=latent_channels, blocks=blocks, downsample=downsample)
     if decoder_only:
         model.encoder.requires_grad_(False)
     trained = (AdversarialAutoencoder(model, adversarial, discriminator_warmup, discriminator_scales)
@@ -246,7 +255,7 @@ def train_autoencoder(source: Path, settings: TrainSettings, crop_frames: int = 
         error = reconstruction_error(ema, val_mels)
         rows = []
         for mel in val_mels[:: max(1, len(val_mels) // 4)][:4]:
-            usable = len(mel) // 4 * 4
+            usable = len(mel) // ema.config.downsample * ema.config.downsample
             x = torch.from_numpy(mel[:usable].astype(np.float32))[None].to(ema.device)
             rows.append([("reference", mel[:usable].astype(np.float32)), ("reconstructed", ema(x)[0].cpu().numpy())])
             if vocoder is not None:

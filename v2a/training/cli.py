@@ -50,6 +50,7 @@ def autoencoder(
     steps: int = typer.Option(6000), batch_size: int = typer.Option(32), lr: float = typer.Option(1e-3),
     crop_frames: int = typer.Option(128, help="Mel frames per training crop (multiple of 4)."),
     hidden: int = typer.Option(160), latent_channels: int = typer.Option(32),
+    downsample: int = typer.Option(4, help="Time compression (a power of two)."),
     blocks: int = typer.Option(1, min=1, help="Residual blocks per resolution (wider receptive field)."),
     init: Optional[Path] = typer.Option(None, help="Trained autoencoder folder (RUN/model) to start from."),
     decoder_only: bool = typer.Option(False, help="Train only the decoder of --init: the latent space stays as it "
@@ -88,10 +89,26 @@ def autoencoder(
             raise typer.BadParameter("needs --adversarial (without it there is no discriminator)", param_hint=option)
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     train_autoencoder(library or features, settings, crop_frames=crop_frames, hidden=hidden,
-                      latent_channels=latent_channels, vocoder=_vocoder() if audio_samples else None, init=init,
+                      latent_channels=latent_channels, downsample=downsample, vocoder=_vocoder() if audio_samples else None, init=init,
                       decoder_only=decoder_only, adversarial=adversarial, blocks=blocks,
                       discriminator_lr_scale=discriminator_lr_scale, discriminator_warmup=discriminator_warmup,
                       discriminator_scales=scales)
+
+
+@app.command("mel-patches")
+def mel_patches(
+    library: Optional[Path] = typer.Option(None, help="Sound library folder (manifest.jsonl)."),
+    features: Optional[Path] = typer.Option(None, help="Or a feature cache: its stored mels."),
+    out: Path = typer.Option(Path("runs/mel-patches/model"), help="Folder for the latent model."),
+    downsample: int = typer.Option(2, min=1, help="Mel frames stacked into one latent frame."),
+):
+    """Fit the no-compression latent (per-bin log-mel statistics of the train split): nothing to train."""
+    from .autoencoder import fit_mel_patches
+
+    if (library is None) == (features is None):
+        raise typer.BadParameter("give exactly one of --library and --features", param_hint="--library")
+    fit_mel_patches(library or features, downsample).save_pretrained(str(out))
+    print(f"wrote {out}")
 
 
 @app.command()
@@ -117,7 +134,8 @@ def features(
 @app.command()
 def transformer(
     features: Path = typer.Option(..., help="Feature cache from `v2a train features`."),
-    autoencoder: Path = typer.Option(..., help="Trained autoencoder folder (RUN/model)."),
+    autoencoder: Path = typer.Option(..., help="Audio latent folder: a trained autoencoder (RUN/model) or "
+                                               "`v2a train mel-patches` output."),
     run: Path = typer.Option(Path("runs/transformer")),
     steps: int = typer.Option(10000), batch_size: int = typer.Option(16), lr: float = typer.Option(5e-4),
     crop_seconds: float = typer.Option(4.0), width: int = typer.Option(256), depth: int = typer.Option(6),
@@ -131,7 +149,7 @@ def transformer(
     quiet: bool = typer.Option(False),
 ):
     """Train the diffusion transformer with flow matching."""
-    from ..autoencoder import MelAutoencoder
+    from ..autoencoder import load_audio_latent
     from ..presets import DEBUG, default_weights_dir, load_pipeline
     from ..transformer import SoundTransformer
     from .loop import training_device
@@ -139,12 +157,12 @@ def transformer(
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     device = training_device()  # encode the training clips where they are trained on
-    ae = MelAutoencoder.from_pretrained(str(autoencoder)).eval().to(device)
+    ae = load_audio_latent(autoencoder).eval().to(device)
     pipe = load_pipeline(model, device=device) if audio_samples or model == DEBUG else None
     # the conditioning widths must match the encoders that made the features: the pipeline's
     shipped = pipe.transformer.config if pipe is not None else SoundTransformer.load_config(
         str(Path(model or default_weights_dir()) / "transformer"))
-    config = dict(latent_channels=ae.config.latent_channels, width=width, depth=depth, heads=heads,
+    config = dict(latent_channels=ae.latent_channels, width=width, depth=depth, heads=heads,
                   text_dim=shipped["text_dim"], frame_dim=shipped["frame_dim"], timing_dim=shipped["timing_dim"],
                   frame_token_rate=shipped["frame_token_rate"])
     validate = None
@@ -179,7 +197,7 @@ def vocoder(
     generator = SpeechT5HifiGan.from_pretrained(str(init)) if init else _vocoder()
     ae = None
     if autoencoder is not None:
-        from ..autoencoder import MelAutoencoder
+        from ..autoencoder import load_audio_latent
 
-        ae = MelAutoencoder.from_pretrained(str(autoencoder))
+        ae = load_audio_latent(autoencoder)
     train_vocoder(library, settings, generator.float().train(), autoencoder=ae)
