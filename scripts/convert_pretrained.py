@@ -125,14 +125,15 @@ def main():
     text_encoder = TextEncoder.from_package(MINILM_PACKAGE)
     frame_encoder = convert_frame_encoder(text_encoder, tokenizer)
     vocoder = SpeechT5HifiGan.from_pretrained(str(args.vocoder)) if args.vocoder else convert_vocoder()
-    transformer = (SoundTransformer.from_pretrained(str(args.transformer)) if args.transformer else
-                   SoundTransformer(text_dim=text_encoder.hidden_size, frame_dim=frame_encoder.feature_dim,
-                                    timing_dim=NUM_TIMING_FEATURES))
     autoencoder = load_audio_latent(args.autoencoder) if args.autoencoder else MelAutoencoder()
+    transformer = (SoundTransformer.from_pretrained(str(args.transformer)) if args.transformer else
+                   SoundTransformer(latent_channels=autoencoder.latent_channels, text_dim=text_encoder.hidden_size,
+                                    frame_dim=frame_encoder.feature_dim, timing_dim=NUM_TIMING_FEATURES))
     pipe = V2APipeline(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0),
                        autoencoder=autoencoder, vocoder=vocoder)
-    for name in ("frame_encoder", "transformer", "autoencoder", "vocoder"):
+    # half precision to save space; MelPatches' 160 statistics stay float32, or the latent would not be exact
+    for name in ("frame_encoder", "transformer", "vocoder") + (("autoencoder",) if isinstance(autoencoder, MelAutoencoder) else ()):
         getattr(pipe, name).half()
 
     staging = args.out.with_name(args.out.name + ".new")

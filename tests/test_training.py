@@ -453,23 +453,31 @@ def test_mel_patches_fit_the_train_split_and_round_trip_exactly(library, tmp_pat
     torch.testing.assert_close(latent.decode(z), mel, atol=1e-4, rtol=1e-5)  # nothing is lost
 
 
-def test_transformer_trains_on_mel_patches_and_the_pipeline_decodes_them(labelled_features, library, tmp_path,
-                                                                         debug_pipe):
-    from v2a.autoencoder import MelPatches
-    from v2a.video import VideoClip
-    from v2a.training.autoencoder import fit_mel_patches
-    from v2a.training.transformer import train_transformer
+def test_transformer_trains_on_mel_patches_and_the_pipeline_decodes_them(library, tmp_path, debug_pipe):
+    import copy
 
-    features, _ = labelled_features
+    from v2a.autoencoder import MelPatches
+    from v2a.training.autoencoder import fit_mel_patches
+    from v2a.training.features import build_transformer_features
+    from v2a.training.transformer import train_transformer
+    from v2a.video import VideoClip
+
     patches = fit_mel_patches(library)
-    config = dict(debug_pipe.transformer.config)
-    config = {k: v for k, v in config.items() if not k.startswith("_")} | {"latent_channels": patches.latent_channels}
+    pipe = copy.deepcopy(debug_pipe)
+    pipe.autoencoder = patches
+    config = {k: v for k, v in pipe.transformer.config.items() if not k.startswith("_")}
+    config["latent_channels"] = patches.latent_channels
+    # features made on the old latent's clock (4 mel frames per motion frame) are refused
+    old_clock = build_transformer_features(library, tmp_path / "old", debug_pipe, progress=False)
+    with pytest.raises(ValueError, match="--latent"):
+        train_transformer(old_clock, patches, settings(tmp_path / "x", 1), config, crop_seconds=0.5)
+    features = build_transformer_features(library, tmp_path / "features", pipe, progress=False)
     model = train_transformer(features, patches, settings(tmp_path / "dit", 2), config, crop_seconds=0.5)
     assert model.config.latent_channels == 160
-    pipe = type(debug_pipe)(**{**debug_pipe.components, "transformer": model.eval(), "autoencoder": patches})
+    pipe.transformer = model.eval()
     pipe.set_progress_bar_config(disable=True)
-    frames = np.zeros((10, 32, 32, 3), np.uint8)
-    out = pipe([VideoClip.from_array(frames, fps=10)], prompt="a knock", num_inference_steps=2)
+    out = pipe([VideoClip.from_array(np.zeros((10, 32, 32, 3), np.uint8), fps=10)], prompt="a knock",
+               num_inference_steps=2)
     assert len(out.waveforms[0]) == 22050 and np.isfinite(out.waveforms[0]).all()
     pipe.save_pretrained(tmp_path / "pipe")
     assert isinstance(type(debug_pipe).from_pretrained(str(tmp_path / "pipe")).autoencoder, MelPatches)

@@ -116,6 +116,8 @@ def features(
     library: Path = typer.Option(..., help="Sound library folder."),
     out: Path = typer.Option(Path(".cache/features"), help="Feature cache folder."),
     model: Optional[str] = typer.Option(None, help="Pipeline whose encoders to use (default: the shipped one)."),
+    latent: Optional[Path] = typer.Option(None, help="Audio latent whose frame clock the motion features follow "
+                                                     "(default: the pipeline's)."),
     renders_per_clip: int = typer.Option(1, help="Different rendered videos per recording."),
     splits: str = typer.Option("train,val"), seed: int = typer.Option(0),
     limit: Optional[int] = typer.Option(None, help="Only the first N clips (quick runs)."),
@@ -127,6 +129,10 @@ def features(
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     pipe = load_pipeline(model)
+    if latent is not None:
+        from ..autoencoder import load_audio_latent
+
+        pipe.autoencoder = load_audio_latent(latent)
     build_transformer_features(library, out, pipe, splits=tuple(splits.split(",")), renders_per_clip=renders_per_clip,
                                seed=seed, limit=limit, max_seconds=max_seconds)
 

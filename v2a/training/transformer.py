@@ -53,6 +53,9 @@ def load_examples(folder: Path, split: str, autoencoder) -> list[Example]:
         mel = torch.from_numpy(arrays["mel"].astype(np.float32))
         usable = len(mel) // stride * stride
         latent = autoencoder.encode(mel[None, :usable].to(autoencoder.device))[0].cpu()
+        if abs(len(latent) - len(arrays["motion"])) > 1:  # one frame of rounding at the clip's end
+            raise ValueError(f"{folder}: motion features at {len(arrays['motion'])} frames for {len(latent)} latent "
+                             "frames; build the features with this latent (v2a train features --latent)")
         k = min(len(latent), len(arrays["motion"]))
         lengths = arrays["text_lengths"]
         text = [torch.from_numpy(arrays["text"][i, : lengths[i]].astype(np.float32)) for i in range(len(lengths))]
