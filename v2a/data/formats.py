@@ -1,13 +1,15 @@
-"""Small binary formats the sound sources need: OpenTTD's ``.cat`` sound container and
-Standard MIDI files (written, to render General MIDI programs with a synthesizer).
+"""Small binary formats the sound sources need: OpenTTD's ``.cat`` sound container, Clonk's
+group files (``.ocg``/``.ocd``) and Standard MIDI files (written, to render General MIDI
+programs with a synthesizer).
 
 Both are tiny, documented formats; reading and writing them here avoids a dependency.
 """
 
 from __future__ import annotations
 
+import gzip
 import struct
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 from ..errors import V2AError
@@ -49,6 +51,52 @@ def read_cat(data: bytes) -> list[CatEntry]:
             raise V2AError(f".cat entry {i}: truncated payload")
         entries.append(CatEntry(i, name.strip(), payload))
     return entries
+
+
+# ---------------------------------------------------------------------------------------------
+# Clonk group files (OpenClonk's .ocg/.ocd/.ocf archives)
+
+C4GROUP_MAGIC = b"RedWolf Design GrpFolder"
+C4GROUP_HEADER = 204  # id (28), Ver1, Ver2, Entries, reserved
+C4GROUP_ENTRY = 316  # FileName[260], Packed, ChildGroup, Size, unused, Offset, then unused bytes
+
+
+def _c4_unscramble(header: bytes) -> bytes:
+    """Undoes the header obfuscation: every third byte pair swapped, then XOR 237 (applied in reverse)."""
+    out = bytearray(header)
+    for i in range(0, len(out) - 2, 3):
+        out[i], out[i + 2] = out[i + 2], out[i]
+    return bytes(b ^ 237 for b in out)
+
+
+def read_c4group(data: bytes) -> list[tuple[str, bytes]]:
+    """``(path, bytes)`` of every file in a Clonk group, child groups walked (``Animals.ocg/Bat.ocg/Chirp.wav``).
+
+    A group file is gzip with its magic changed to ``1E 8C``; inside, a group is a scrambled
+    header (entry count at byte 36), a table of entries (name, child-group flag, size, offset
+    from the end of the table) and the entries' data; a child group's data is a group again.
+    """
+    if data[:2] != b"\x1e\x8c":
+        raise V2AError("not a Clonk group file: bad magic")
+    raw = gzip.decompress(b"\x1f\x8b" + data[2:])
+    return list(_c4_entries(raw, 0, ""))
+
+
+def _c4_entries(raw: bytes, base: int, prefix: str) -> Iterator[tuple[str, bytes]]:
+    header = _c4_unscramble(raw[base: base + C4GROUP_HEADER])
+    if not header.startswith(C4GROUP_MAGIC):
+        raise V2AError(f"not a Clonk group at {prefix or 'top level'}")
+    count = struct.unpack_from("<i", header, 36)[0]
+    table = base + C4GROUP_HEADER
+    data_start = table + C4GROUP_ENTRY * count
+    for i in range(count):
+        entry = raw[table + C4GROUP_ENTRY * i: table + C4GROUP_ENTRY * (i + 1)]
+        name = entry[:260].split(b"\0", 1)[0].decode("latin-1")
+        _, child, size, _, offset = struct.unpack_from("<5i", entry, 260)
+        if child:
+            yield from _c4_entries(raw, data_start + offset, f"{prefix}{name}/")
+        else:
+            yield f"{prefix}{name}", raw[data_start + offset: data_start + offset + size]
 
 
 # ---------------------------------------------------------------------------------------------
