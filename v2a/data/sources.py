@@ -9,17 +9,18 @@ that is :mod:`v2a.data.processing`'s job.
 
 from __future__ import annotations
 
+import fnmatch
 import logging
 import re
 import xml.etree.ElementTree as ET
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .captions import (GM_VOICES, Category, captions_for, categorize, gm_captions, opensfx_label, sound_icon_label,
                        specific_caption)
-from .formats import read_cat
+from .formats import read_c4group, read_cat
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,116 @@ def _file_reader(path: Path) -> Callable[[], bytes]:
     return lambda: path.read_bytes()
 
 
+def _zip_reader(archive: Path) -> Callable[[str], Callable[[], bytes]]:
+    """``reader(name)`` for members of ``archive``, all reading through one archive opened on
+    first use: opening a big zip (0 A.D.'s 3 GB, 36,000 entries) costs ~0.4 s."""
+    opened: dict[str, zipfile.ZipFile] = {}
+
+    def reader(name: str) -> Callable[[], bytes]:
+        def read():
+            if "zip" not in opened:
+                opened["zip"] = zipfile.ZipFile(archive)
+            return opened["zip"].read(name)
+        return read
+    return reader
+
+
+Member = tuple[str, Callable[[], bytes]]  # (path inside the package, reader of its bytes)
+
+
+def _audio_files(root: Path) -> Iterator[Member]:
+    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()):
+        yield path.relative_to(root).as_posix(), _file_reader(path)
+
+
+def _zip_audio(root: Path, archive_name: str) -> Iterator[Member]:
+    """Audio files inside the zip archives (Quake-style ``.pk3``, Warzone's ``.wz``) called
+    ``archive_name`` under ``root``, as ``<archive path>/<member>``."""
+    for archive in sorted(root.rglob(archive_name)):
+        with zipfile.ZipFile(archive) as zf:
+            names = sorted(n for n in zf.namelist() if Path(n).suffix.lower() in AUDIO_EXTENSIONS)
+        reader = _zip_reader(archive)
+        for name in names:
+            yield f"{archive.relative_to(root).as_posix()}/{name}", reader(name)
+
+
+def _c4group_audio(root: Path, group_name: str) -> Iterator[Member]:
+    """Audio files inside the Clonk group files called ``group_name`` under ``root``."""
+    for group in sorted(p for p in root.rglob(group_name) if p.is_file()):
+        for name, data in read_c4group(group.read_bytes()):
+            if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
+                yield f"{group.relative_to(root).as_posix()}/{name}", (lambda d=data: d)
+
+
+# ---------------------------------------------------------------------------------------------
+# Per-file licenses from a package's machine-readable debian/copyright (DEP-5)
+
+
+def read_dep5(text: str) -> list[tuple[list[str], str, str]]:
+    """``(file patterns, license, copyright holders)`` of each ``Files:`` stanza, in order."""
+    stanzas = []
+    for block in re.split(r"\n[ \t]*\n", text):
+        fields: dict[str, str] = {}
+        key = None
+        for line in block.splitlines():
+            if line[:1] in (" ", "\t") and key:
+                fields[key] += "\n" + line.strip()
+            elif ":" in line:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                fields[key] = value.strip()
+        if "Files" in fields and "License" in fields:
+            holders = " ".join(line.strip() for line in fields.get("Copyright", "").splitlines() if line.strip() != ".")
+            stanzas.append((fields["Files"].split(), fields["License"].splitlines()[0].strip(), holders))
+    return stanzas
+
+
+def _dep5_matches(pattern: str, path: str) -> bool:
+    """Whether a DEP-5 pattern (a path in the source tree) names an installed ``path``.
+
+    Installed paths differ from source paths in their leading folders (``mtg/mods/doors/...``
+    is installed as ``.../minetest_game/mods/doors/...``), so the pattern's leading folders
+    are dropped one by one while what is left still names a folder and a file (three parts
+    when it ends in a wildcard, so ``debian/*`` or ``sounds/*`` alone never match).
+    """
+    parts = pattern.strip("/").split("/")
+    if len(parts) == 1:
+        return fnmatch.fnmatchcase(path.rsplit("/", 1)[-1], pattern)
+    target = path.split("/")
+    for start in range(len(parts)):
+        tail = parts[start:]
+        if len(tail) < (3 if "*" in tail[-1] else 2):
+            return False
+        if len(tail) <= len(target) and fnmatch.fnmatchcase("/".join(target[-len(tail):]), "/".join(tail)):
+            return True
+    return False
+
+
+def dep5_license(stanzas: list[tuple[list[str], str, str]], path: str) -> tuple[str, str] | None:
+    """``(license, holders)`` of ``path``: the last matching stanza wins, as DEP-5 says."""
+    found = None
+    for patterns, license_, holders in stanzas:
+        if any(_dep5_matches(p, path) for p in patterns):
+            found = (license_, holders)
+    return found
+
+
+def with_dep5_licenses(sounds: Iterable[RawSound], root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    """Gives each sound the license and holders its package's copyright file states for it.
+
+    Paths inside archives are looked up without the archive's name (``base/0snd.pk3/sound/x``
+    as ``base/sound/x``), which is how copyright files list them.
+    """
+    copyright_file = root / "usr/share/doc" / spec.package / "copyright"
+    stanzas = read_dep5(copyright_file.read_text(errors="replace")) if copyright_file.exists() else []
+    for sound in sounds:
+        found = dep5_license(stanzas, re.sub(r"[^/]+\.(pk3|wz)/", "", sound.original))
+        if found:
+            sound.license = found[0]
+            sound.attribution = f"{spec.attribution}: {found[1]}" if found[1] else spec.attribution
+        yield sound
+
+
 # ---------------------------------------------------------------------------------------------
 # 0 A.D.: sounds inside mods/public/public.zip, labelled by folder and file names
 
@@ -84,16 +195,7 @@ def scan_0ad(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
     with zipfile.ZipFile(archive) as zf:
         names = sorted(n for n in zf.namelist() if Path(n).suffix.lower() in AUDIO_EXTENSIONS and n.startswith("audio/"))
 
-    # one open archive for all reads: opening the 3 GB zip (36,000 entries) costs ~0.4 s
-    opened: dict[str, zipfile.ZipFile] = {}
-
-    def reader(name):
-        def read():
-            if "zip" not in opened:
-                opened["zip"] = zipfile.ZipFile(archive)
-            return opened["zip"].read(name)
-        return read
-
+    reader = _zip_reader(archive)
     for name in names:
         if ZERO_AD_SKIP.search(name):
             continue
@@ -161,9 +263,11 @@ def scan_hydrogen(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
                 path = kit_dir / layer["filename"]
                 if not path.exists():
                     continue
-                # instrument names are the label; numbered slots ("15") fall back to the file name
+                # instrument names are the label; numbered slots ("15") fall back to the file name,
+                # and kits of one instrument named by chord ("F#major / B5") to the kit's name
                 hint = inst["name"]
-                category = categorize(hint, "percussion") or categorize(Path(layer["filename"]).stem, "percussion")
+                category = (categorize(hint, "percussion") or categorize(Path(layer["filename"]).stem, "percussion")
+                            or categorize(info["name"] or kit_dir.name, "effects"))
                 if category is None:
                     logger.debug("hydrogen: no category for %s / %s", kit_dir.name, inst["name"])
                     continue
@@ -217,23 +321,37 @@ def scan_tuxpaint(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
 
 
 # ---------------------------------------------------------------------------------------------
-# Wesnoth and freedesktop: file names are the labels
+# Wesnoth, freedesktop and most game data: folder and file names are the labels
 
 
-def _scan_named_files(root: Path, spec: SourceSpec, under: str, skip: re.Pattern | None = None) -> Iterator[RawSound]:
-    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS):
-        rel = sound.relative_to(root).as_posix()
+def _scan_named_files(root: Path, spec: SourceSpec, under: str, skip: re.Pattern | None = None,
+                      members: Iterable[Member] | None = None, hint: Callable[[str], str] = str,
+                      domain: str = "effects", dedupe_whole_source: bool = False) -> Iterator[RawSound]:
+    """Sounds whose path after ``under`` names what they are (``sounds/animals/wolf_01.ogg``).
+
+    ``members`` are the package's audio files (default: the plain files under ``root``);
+    ``skip`` drops paths (speech, music); ``hint`` turns the path after ``under`` (without
+    its suffix) into the text that is categorised, for layouts whose folders say nothing or
+    mislead. Near-duplicates are looked for within a folder, or across the whole source
+    where a package copies one recording into several folders.
+    """
+    for rel, read in (_audio_files(root) if members is None else members):
         if under not in rel or (skip and skip.search(rel)):
             continue
-        hint = rel.split(under, 1)[1]
-        category = categorize(str(Path(hint).with_suffix("")), "effects")
+        named = rel.split(under, 1)[1]
+        category = categorize(hint(str(Path(named).with_suffix(""))), domain)
         if category is None:
             logger.debug("%s: no category for %s", spec.key, rel)
             continue
-        yield RawSound(source=spec.key, original=rel, read=_file_reader(sound), category=category,
-                       captions=captions_for(category), group=f"{spec.key}/{take_group(hint)}",
+        yield RawSound(source=spec.key, original=rel, read=read, category=category,
+                       captions=captions_for(category), group=f"{spec.key}/{take_group(named)}",
                        license=spec.license, attribution=spec.attribution, package=spec.package,
-                       dedupe_key=f"{spec.key}/{Path(hint).parent}")
+                       dedupe_key=spec.key if dedupe_whole_source else f"{spec.key}/{Path(named).parent}")
+
+
+def _file_name(named: str) -> str:
+    """The hint of layouts whose folders are work areas, not sounds (widelands' ``farm/sheep``)."""
+    return Path(named).name
 
 
 def scan_wesnoth(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
@@ -402,6 +520,101 @@ def scan_soundfont(root: Path, spec: SourceSpec, clips_per_range: int = 10, voic
 
 
 # ---------------------------------------------------------------------------------------------
+# Game and music packages whose folder and file names are the labels. Each skip pattern drops
+# speech (voice lines, announcers, tutorials) and music; what remains unnamed is left out.
+
+# qabcs: an alphabet game's object noises ("cow", "tractor", "bagpipes"); the words/ and alpha/
+# folders are spoken letters and words
+def scan_qabcs(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/abcs/all/noises/"), root, spec)
+
+
+TRIPLEA_SKIP = re.compile(r"anthem|overture|music|lotr|gladiator|colosseum|battlemarch|epic|fanfare|reine|robot_chatter")
+
+
+def scan_triplea(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # "battle_air_01_hawk_scream": the game event, a take number, then what it sounds like; the
+    # same file sits in several event folders, so near-duplicates are looked for source-wide
+    yield from _scan_named_files(root, spec, "/sounds/", TRIPLEA_SKIP, hint=lambda named: re.split(r"_\d+_", Path(named).name)[-1],
+                                 dedupe_whole_source=True)
+
+
+# OpenClonk's clonk voices (Confirm, Doubt, Singing) are mumbled words
+OPENCLONK_SKIP = re.compile(r"/Skin\.ocg/\w+\.ocg/(Confirm|Decline|Doubt|EvilConfirm|Singing)|/UI\.ocg/(NextWave|Cleared)")
+
+
+def scan_openclonk(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # sounds live in Sound.ocg only; a group's folders end in ".ocg", which the hint drops
+    yield from _scan_named_files(root, spec, "Sound.ocg/", OPENCLONK_SKIP, members=_c4group_audio(root, "Sound.ocg"),
+                                 hint=lambda named: named.replace(".ocg", ""))
+
+
+def scan_minetest(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/mods/", re.compile(r"/devtest/|player_damage")), root, spec)
+
+
+UFOAI_SKIP = re.compile(r"radiomessage|tv_news|/talk|jingle|disco|lobbyprivmsg|roundstart|aliencom|/geoscape/(mail|newmission|promotion|info|standard)")
+
+
+def scan_ufoai(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/sound/", UFOAI_SKIP, members=_zip_audio(root, "0snd.pk3")), root, spec)
+
+
+def scan_redeclipse(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    skip = re.compile(r"/sounds/(music|voice|announcer)/|/sounds/[^/]+$|/maps/")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/sounds/", skip), root, spec)
+
+
+def scan_widelands(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    skip = re.compile(r"/music/|/military/|lobby|message|construction_site|/mortar")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/data/", skip, hint=_file_name), root, spec)
+
+
+SUPERTUXKART_SKIP = re.compile(r"/music/|speech|intro2?\.|track_intro|airport_pa|gp_end|race_finish|last_lap|start_race|goal_scored|"
+                               r"energy_bar|grab_collectable|WilhelmScream|Gran_Paradiso|Battle_Theme|rabbit_hole|/xr591/")
+
+
+def scan_supertuxkart(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/data/", SUPERTUXKART_SKIP, hint=_file_name), root, spec)
+
+
+def scan_lmms(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # synth waveforms, bass lines, pads and latin riffs are music material, not sounds of things
+    skip = re.compile(r"/samples/(waveforms|shapes|basses|bassloops|stringsnpads|latin)/|undefined")
+    yield from _scan_named_files(root, spec, "/samples/", skip, domain="percussion")
+
+
+def scan_sonic_pi(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # drum names ("bd_haus", "sn_dolf") are the labels; melodic loops and bass notes are music
+    skip = re.compile(r"loop_(?!amen|breakbeat|tabla|perc|3d_printer)|/bass_|glitch_bass|/buffers/")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/samples/", skip, domain="percussion"), root, spec)
+
+
+NEXUIZ_SKIP = re.compile(r"/(coms|tutorial|announcer|ctf|onslaught|kh|nexball|domination)/|cyberparcour")
+
+
+def scan_nexuiz(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from _scan_named_files(root, spec, "/sound/", NEXUIZ_SKIP, members=_zip_audio(root, "data.pk3"))
+
+
+def scan_warzone2100(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # audio/sfx only: everything else in base.wz is voice (pcv* lines, taunts, tutorial)
+    sounds = _scan_named_files(root, spec, "/audio/sfx/", re.compile(r"silence|help|pcv"), members=_zip_audio(root, "base.wz"))
+    yield from with_dep5_licenses(sounds, root, spec)
+
+
+def scan_lincity(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # building names ("IndustryHigh2", "TraficLow1"); those that do not say what is heard are skipped
+    skip = re.compile(r"/(Commune|Health|Monument|Shanty|Tip|Recycle|University|Pottery|Green|PowerSolar|Build|FireStation)\d")
+    yield from _scan_named_files(root, spec, "/sounds/", skip)
+
+
+def scan_openarena(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    skip = re.compile(r"/(feedback|announcer|sarge)/")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/sound/", skip, members=_zip_audio(root, "*.pk3")), root, spec)
+
+
+# ---------------------------------------------------------------------------------------------
 # a user's folder of plain audio files
 
 
@@ -442,10 +655,30 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec("sound-icons", "sound-icons", "GPL-2+", "sound-icons (Brailcom, o.p.s.)", scan_sound_icons),
         SourceSpec("soundfont", "fluid-soundfont-gm", "MIT", "FluidR3 GM sound font by Frank Wen and contributors, "
                    "rendered with FluidSynth", scan_soundfont),
+        SourceSpec("qabcs", "qabcs-data", "GPL-3+", "qABCs (Alexander Ivanov and contributors)", scan_qabcs),
+        SourceSpec("triplea", "triplea", "GPL-2+", "TripleA (the TripleA developers)", scan_triplea),
+        SourceSpec("openclonk", "openclonk-data", "CC-BY-3.0", "OpenClonk sound effects by the OpenClonk team and contributors "
+                   "(per-sound authors in Sound.ocg/authors.txt)", scan_openclonk),
+        SourceSpec("minetest", "minetest-data", "CC-BY-SA-3.0", "Minetest Game", scan_minetest),
+        SourceSpec("ufoai", "ufoai-sound", "GPL-2+", "UFO: Alien Invasion", scan_ufoai),
+        SourceSpec("redeclipse", "redeclipse-data", "CC-BY-SA-3.0", "Red Eclipse", scan_redeclipse),
+        SourceSpec("widelands", "widelands-data", "GPL-2+", "Widelands (the Widelands development team)", scan_widelands),
+        SourceSpec("supertuxkart", "supertuxkart-data", "CC-BY-SA-3.0", "SuperTuxKart", scan_supertuxkart),
+        SourceSpec("lmms", "lmms-common", "GPL-2+", "LMMS sample library (the LMMS developers)", scan_lmms),
+        SourceSpec("sonic-pi", "sonic-pi-samples", "CC0", "Sonic Pi samples", scan_sonic_pi),
+        SourceSpec("hydrogen-effects", "hydrogen-drumkits-effects", "CC-BY-3.0", "Hydrogen effect kits", scan_hydrogen),
+        SourceSpec("nexuiz", "nexuiz-data", "GPL-2+", "Nexuiz (Alientrap, Lee Vermeulen and contributors)", scan_nexuiz),
+        SourceSpec("warzone2100", "warzone2100-data", "GPL-2+", "Warzone 2100 (Pumpkin Studios, the Warzone 2100 Project)", scan_warzone2100),
+        SourceSpec("lincity", "lincity-ng-data", "GPL-2+", "LinCity-NG (the LinCity-NG developers)", scan_lincity),
+        SourceSpec("openarena", "openarena-data", "GPL-2+", "OpenArena (the OpenArena team, id Software)", scan_openarena),
     )
 }
+# new sources in the order their labels are trusted: the first of a near-duplicate pair across
+# sources is kept (see library.cross_source_duplicates)
+NEW_SOURCES = ("qabcs", "triplea", "openclonk", "minetest", "ufoai", "redeclipse", "widelands", "supertuxkart", "lmms",
+               "sonic-pi", "hydrogen-effects", "nexuiz", "warzone2100", "lincity", "openarena")
 DEFAULT_SOURCES = ("0ad", "hydrogen", "tuxpaint", "wesnoth", "megaglest", "freedesktop", "opensfx", "sound-icons",
-                   "soundfont")
+                   "soundfont") + NEW_SOURCES
 
 
 def folder_source(path: Path, key: str | None = None) -> SourceSpec:
