@@ -176,7 +176,7 @@ def test_build_library_from_plain_folder_writes_manifest(tmp_path):
     records = build_library(out, sources=[], folders=[folder], cache=tmp_path / "cache")
     lines = [json.loads(x) for x in (out / "manifest.jsonl").read_text().splitlines()]
     assert len(lines) == len(records) == 8
-    needed = {"id", "path", "duration", "captions", "category", "kind", "source", "package", "license", "split", "group", "picture"}
+    needed = {"id", "path", "duration", "captions", "category", "family", "kind", "source", "package", "license", "split", "group", "picture"}
     for r in lines:
         assert needed <= set(r)
         info = sf.info(out / r["path"])
@@ -186,7 +186,7 @@ def test_build_library_from_plain_folder_writes_manifest(tmp_path):
     assert {r["category"] for r in lines} == {"wolf_dog", "thunder"}
     assert "a dog barks" in next(r for r in lines if r["category"] == "wolf_dog")["captions"]
     assert (out / "ATTRIBUTION.md").read_text().count("CC0-1.0") == 1
-    assert "2 categories, 8 clips" in summary_table(records)
+    assert "2 categories in 2 families, 8 clips" in summary_table(records)
     # a second run reuses the finished source instead of redoing it
     mtime = (out / "parts" / "folder-my_sounds.jsonl").stat().st_mtime
     build_library(out, sources=[], folders=[folder], cache=tmp_path / "cache")

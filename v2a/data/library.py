@@ -10,14 +10,15 @@ Steps, per source (so a 1.4 GB package is handled on its own and a crash loses o
 4. per dedupe key: decode, trim, split, level (:mod:`v2a.data.processing`), drop near-duplicates;
 5. write 16-bit FLAC clips and ``parts/<source>.jsonl``.
 
-Then all parts are split by group (:mod:`v2a.data.splits`) into ``manifest.jsonl``, licenses
-and attributions go to ``ATTRIBUTION.md``, and counts and minutes per category are printed.
+Then recordings that another, earlier listed source already has are dropped (packages share
+recordings), all parts are split by group (:mod:`v2a.data.splits`) into ``manifest.jsonl``,
+licenses and attributions go to ``ATTRIBUTION.md``, and counts and minutes per category are printed.
 Re-running skips sources whose part file exists (``--force`` redoes them).
 
 Manifest line (one clip)::
 
     {"id", "path" (relative to the library folder), "duration", "captions" [..], "category",
-     "kind" (impact/call/ambience), "source", "package", "license", "attribution", "split",
+     "family" (the category's upper level, captions.FAMILIES), "kind" (impact/call/ambience), "source", "package", "license", "attribution", "split",
      "group", "original" (path inside the package), "piece" (index within the recording),
      "picture" (relative path of the source's picture or null), "sample_rate"}
 """
@@ -38,7 +39,8 @@ import numpy as np
 from ..audio import DEFAULT_AUDIO
 from ..cache import cache_root
 from ..errors import V2AError
-from .processing import ProcessingSettings, decode_audio_bytes, mel_fingerprint, near_duplicates, prepare_clips
+from .captions import CATEGORY_BY_NAME
+from .processing import FINGERPRINT_SECONDS, ProcessingSettings, decode_audio_bytes, mel_fingerprint, near_duplicates, prepare_clips
 from .sources import DEFAULT_SOURCES, SOURCES, RawSound, SourceSpec, folder_source
 from .splits import assign_splits
 
@@ -46,6 +48,7 @@ logger = logging.getLogger(__name__)
 
 MANIFEST = "manifest.jsonl"
 DEDUPE_THRESHOLD = 0.97  # cosine similarity of mel fingerprints; see processing.mel_fingerprint
+CROSS_SOURCE_DURATION_RATIO = 1.1  # recordings compared across sources differ in length by at most this factor
 
 
 def default_cache_dir() -> Path:
@@ -151,7 +154,8 @@ def process_sounds(sounds: Sequence[RawSound], out_dir: Path, cfg: ProcessingSet
                 picture = pic_rel.as_posix()
             records.append({
                 "id": cid, "path": rel.as_posix(), "duration": round(len(wav) / rate, 4),
-                "captions": list(sound.captions), "category": sound.category.name, "kind": sound.category.kind,
+                "captions": list(sound.captions), "category": sound.category.name, "family": sound.category.family,
+                "kind": sound.category.kind,
                 "source": sound.source, "package": sound.package, "license": sound.license,
                 "attribution": sound.attribution, "group": sound.group, "original": sound.original,
                 "piece": piece, "picture": picture, "sample_rate": rate, **({"extra": sound.extra} if sound.extra else {}),
@@ -205,11 +209,25 @@ def build_library(out_dir: Path, sources: Iterable[str] = DEFAULT_SOURCES, debs_
     records = []
     for spec, _ in specs:
         records.extend(read_manifest(parts / f"{spec.key}.jsonl"))
-    return finalise(out_dir, records)
+    return finalise(out_dir, records, dedupe_threshold=dedupe_threshold)
 
 
-def finalise(out_dir: Path, records: list[dict]) -> list[dict]:
-    """Assigns splits, writes ``manifest.jsonl`` and ``ATTRIBUTION.md``."""
+def finalise(out_dir: Path, records: list[dict], dedupe_threshold: float = DEDUPE_THRESHOLD) -> list[dict]:
+    """Drops recordings repeated across sources, sets families, assigns splits, writes
+    ``manifest.jsonl`` and ``ATTRIBUTION.md``.
+
+    Among copies of one recording in several sources the one of the source listed first in
+    ``records`` is kept (the build lists sources in the order they were asked for).
+    """
+    source_order = list(dict.fromkeys(r["source"] for r in records))
+    repeated = cross_source_duplicates(out_dir, records, source_order, dedupe_threshold)
+    if repeated:
+        logger.info("dropping %d recordings that an earlier source already has", len(repeated))
+    records = [r for r in records if (r["source"], r["original"]) not in repeated]
+    for r in records:
+        # parts built before a category got its family are completed from the current taxonomy
+        if r["category"] in CATEGORY_BY_NAME:
+            r["family"] = CATEGORY_BY_NAME[r["category"]].family
     splits = assign_splits(records)
     for r in records:
         r["split"] = splits[r["group"]]
@@ -217,6 +235,38 @@ def finalise(out_dir: Path, records: list[dict]) -> list[dict]:
     (out_dir / MANIFEST).write_text("".join(json.dumps(r) + "\n" for r in records))
     write_attribution(out_dir, records)
     return records
+
+
+def cross_source_duplicates(out_dir: Path, records: list[dict], source_order: Sequence[str],
+                            threshold: float = DEDUPE_THRESHOLD) -> set[tuple[str, str]]:
+    """``(source, original)`` of recordings that a source earlier in ``source_order`` also has.
+
+    Game packages share recordings (the same Freesound clips in Teeworlds and DDNet, Cube 2
+    and Red Eclipse, the OpenArena packages), which within-source dedupe keys never compare.
+    Each recording's first clip is fingerprinted (its first second, read from the library)
+    and compared with the kept first clips of *other* sources whose duration is within
+    ``CROSS_SOURCE_DURATION_RATIO``: a copy keeps its length up to trimming. Durations are
+    bucketed on a log scale, so each clip meets only a few hundred others and ~10,000 clips
+    take seconds; a dropped first clip drops all pieces of its recording.
+    """
+    import soundfile as sf
+
+    rank = {source: i for i, source in enumerate(source_order)}
+    firsts = sorted((r for r in records if r["piece"] == 0), key=lambda r: (rank.get(r["source"], len(rank)), r["id"]))
+    step = np.log(CROSS_SOURCE_DURATION_RATIO)
+    kept: dict[int, list[tuple[float, np.ndarray, str]]] = defaultdict(list)  # log-duration bucket -> clips
+    repeated = set()
+    for r in firsts:
+        wav, _ = sf.read(Path(out_dir) / r["path"], frames=int(FINGERPRINT_SECONDS * DEFAULT_AUDIO.sample_rate), dtype="float32")
+        fp = mel_fingerprint(wav)
+        bucket = int(np.floor(np.log(r["duration"]) / step))
+        near = [f for b in (bucket - 1, bucket, bucket + 1) for d, f, source in kept[b]
+                if source != r["source"] and abs(np.log(d / r["duration"])) <= step]
+        if near and float(np.max(np.stack(near) @ fp)) >= threshold:
+            repeated.add((r["source"], r["original"]))
+        else:
+            kept[bucket].append((r["duration"], fp, r["source"]))
+    return repeated
 
 
 def read_manifest(path: Path) -> list[dict]:
@@ -259,7 +309,8 @@ def summary_table(records: list[dict]) -> str:
     by_split = defaultdict(float)
     for r in records:
         by_split[r.get("split", "train")] += r["duration"]
-    lines.append(f"{len(per_cat)} categories, {len(records)} clips, {total / 60:.1f} minutes "
+    families = {CATEGORY_BY_NAME[name].family for name in per_cat if name in CATEGORY_BY_NAME}
+    lines.append(f"{len(per_cat)} categories in {len(families)} families, {len(records)} clips, {total / 60:.1f} minutes "
                  f"({total / 3600:.2f} h); " + ", ".join(f"{k} {v / 60:.1f} min" for k, v in sorted(by_split.items())))
     return "\n".join(lines)
 
