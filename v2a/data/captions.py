@@ -64,7 +64,7 @@ CATEGORIES: tuple[Category, ...] = (
     _c("hand_drum", [r"bongo", r"conga", r"djembe", r"cajon", r"sangban", r"dununba", r"kenkeni", r"\bdrum\b"],
        ["a hand drum", "someone slaps a hand drum", "bongo drum hit", "djembe slap"], domains=PERCUSSION),
     _c("wood_block", [r"wood ?block", r"\bclave", r"\bclav\b"], ["wood block", "a wooden knock", "claves clicking"], domains=PERCUSSION),
-    _c("glass_clink", [r"water ?glass", r"\bglass"], ["glass clink", "a glass is tapped", "clinking glass"], domains=("percussion", "any")),
+    _c("glass_clink", [r"water ?glass", r"^(?!.*(break|shatter|door|foot ?step)).*\bglass"], ["glass clink", "a glass is tapped", "clinking glass"], domains=("percussion", "any")),
     _c("electronic_zap", [r"\bzap", r"\bfx\b"], ["an electronic zap", "a synth blip", "electronic sound effect"], domains=PERCUSSION),
     _c("drum_loop", [r"\bbeat\b", r"breakbeat", r"\bbreak \d", r"jungle", r"\bamen\b", r"drum ?loop", r"loop (perc|tabla)", r"house loop"],
        ["a drum loop", "a drum beat", "a breakbeat plays"], domains=PERCUSSION),

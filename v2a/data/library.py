@@ -49,6 +49,9 @@ logger = logging.getLogger(__name__)
 MANIFEST = "manifest.jsonl"
 DEDUPE_THRESHOLD = 0.97  # cosine similarity of mel fingerprints; see processing.mel_fingerprint
 CROSS_SOURCE_DURATION_RATIO = 1.1  # recordings compared across sources differ in length by at most this factor
+# copies of one file across packages (re-encoded, re-trimmed) score above this; the within-source
+# threshold is lower because it also catches different takes and velocity layers of one sound
+CROSS_SOURCE_THRESHOLD = 0.99
 
 
 def default_cache_dir() -> Path:
@@ -209,10 +212,10 @@ def build_library(out_dir: Path, sources: Iterable[str] = DEFAULT_SOURCES, debs_
     records = []
     for spec, _ in specs:
         records.extend(read_manifest(parts / f"{spec.key}.jsonl"))
-    return finalise(out_dir, records, dedupe_threshold=dedupe_threshold)
+    return finalise(out_dir, records)
 
 
-def finalise(out_dir: Path, records: list[dict], dedupe_threshold: float = DEDUPE_THRESHOLD) -> list[dict]:
+def finalise(out_dir: Path, records: list[dict], cross_source_threshold: float = CROSS_SOURCE_THRESHOLD) -> list[dict]:
     """Drops recordings repeated across sources, sets families, assigns splits, writes
     ``manifest.jsonl`` and ``ATTRIBUTION.md``.
 
@@ -220,7 +223,7 @@ def finalise(out_dir: Path, records: list[dict], dedupe_threshold: float = DEDUP
     ``records`` is kept (the build lists sources in the order they were asked for).
     """
     source_order = list(dict.fromkeys(r["source"] for r in records))
-    repeated = cross_source_duplicates(out_dir, records, source_order, dedupe_threshold)
+    repeated = cross_source_duplicates(out_dir, records, source_order, cross_source_threshold)
     if repeated:
         logger.info("dropping %d recordings that an earlier source already has", len(repeated))
     records = [r for r in records if (r["source"], r["original"]) not in repeated]
@@ -238,7 +241,7 @@ def finalise(out_dir: Path, records: list[dict], dedupe_threshold: float = DEDUP
 
 
 def cross_source_duplicates(out_dir: Path, records: list[dict], source_order: Sequence[str],
-                            threshold: float = DEDUPE_THRESHOLD) -> set[tuple[str, str]]:
+                            threshold: float = CROSS_SOURCE_THRESHOLD) -> set[tuple[str, str]]:
     """``(source, original)`` of recordings that a source earlier in ``source_order`` also has.
 
     Game packages share recordings (the same Freesound clips in Teeworlds and DDNet, Cube 2

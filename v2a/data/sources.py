@@ -263,11 +263,14 @@ def scan_hydrogen(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
                 path = kit_dir / layer["filename"]
                 if not path.exists():
                     continue
-                # instrument names are the label; numbered slots ("15") fall back to the file name,
-                # and kits of one instrument named by chord ("F#major / B5") to the kit's name
+                # instrument names are the label; numbered slots ("15") fall back to the file name
                 hint = inst["name"]
-                category = (categorize(hint, "percussion") or categorize(Path(layer["filename"]).stem, "percussion")
-                            or categorize(info["name"] or kit_dir.name, "effects"))
+                category = categorize(hint, "percussion") or categorize(Path(layer["filename"]).stem, "percussion")
+                # drums of one category are compared for near-duplicates (two kicks of a kit); a
+                # kit of one instrument named by its chords ("F#major / B5") is labelled by the
+                # kit's name, and its chords, alike to the fingerprint, are compared only by layer
+                dedupe_key = f"{spec.key}/{kit_dir.name}/{category.name if category else inst['name']}"
+                category = category or categorize(info["name"] or kit_dir.name, "effects")
                 if category is None:
                     logger.debug("hydrogen: no category for %s / %s", kit_dir.name, inst["name"])
                     continue
@@ -275,7 +278,7 @@ def scan_hydrogen(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
                 yield RawSound(source=spec.key, original=str(path.relative_to(root)), read=_file_reader(path),
                                category=category, captions=captions_for(category, specific),
                                group=f"{spec.key}/{kit_dir.name}", license=license_, attribution=attribution,
-                               package=spec.package, dedupe_key=f"{spec.key}/{kit_dir.name}/{category.name}",
+                               package=spec.package, dedupe_key=dedupe_key,
                                # loudest velocity layer first: it is the most typical hit
                                priority=layer["max"], extra={"kit": kit_dir.name, "instrument": inst["name"]})
 
