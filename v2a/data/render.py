@@ -4,22 +4,27 @@ Timing is what the model learns from these videos (what things sound like comes 
 real recordings), so the renderer's one promise is: every onset detected in the clip is a
 visible event on the first frame at or after it (an object lands, is struck, flashes, shakes
 or pulses), and nothing else in the video looks like an event. Everything else is varied so
-the model cannot rely on it: frame rate (12-60 fps), size and aspect ratio, background,
-sprite (the source's own picture where the manifest has one, shapes otherwise), distractor
-objects that move smoothly and make no sound, sensor noise, blur and camera shake. Ambience
-clips get static scenes: continuous sound, no visible events.
+the model cannot rely on it, and so that what it learns carries over to real footage (issue
+16): frame rate (10-60 fps), size and aspect ratio, flat or textured backgrounds (fractal
+noise, tiles, blurred scenery), the sprite (the source's own picture where the manifest has
+one, shaded or cartoon-outlined shapes otherwise), distractor objects that move smoothly and
+make no sound, sensor noise, blur, camera shake, pans and zooms, hard cuts to a new shot
+(never near an onset, and the sound runs on across them), codec artefacts, and soundtracks
+that already sound at the first frame and still at the last. Ambience clips get scenes
+without events: continuous sound, nothing happens but the camera and the distractors.
 
 ``styles=`` selects the event styles, so an evaluation set can hold out styles the training
-set never saw; ``seed`` alone determines the output.
+set never saw; ``realism=`` says how often each trait of real footage is drawn, and
+``clean=True`` draws none of them (one still shot, as simple as renders get: for tests);
+``seed`` alone determines the output.
 
     pair = render_pair(waveform, seed=3, kind="impact", picture="pictures/tuxpaint/duck.png")
-    pair.frames, pair.times, pair.audio, pair.event_times
+    pair.frames, pair.times, pair.audio, pair.event_times, pair.meta["cuts"]
     write_pair_mp4(pair, "example.mp4")
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,8 +32,7 @@ import numpy as np
 
 from ..audio import DEFAULT_AUDIO
 from ..errors import V2AError
-
-logger = logging.getLogger(__name__)
+from . import scenery
 
 # event styles: how a sound onset is made visible
 DROP = "drop"  # the object falls / bounces and hits the floor at each onset
@@ -43,9 +47,38 @@ STYLES_FOR_KIND = {"impact": ALL_STYLES, "call": (FLASH, SHAKE, PULSE)}
 STATIC = "static"  # ambience: no events
 
 # Bumped whenever the same seed renders differently, so cached renders (the evaluation's
-# held-out set) are redone. 2: events on the evaluation's onset detector.
-RENDER_VERSION = 2
+# held-out set) are redone. 2: events on the evaluation's onset detector. 3: the traits of
+# real footage of issue 16 (cuts, pans and zooms, textures, artefacts, sound at both ends).
+RENDER_VERSION = 3
 MIN_EVENT_GAP_FRAMES = 2  # onsets closer than this share one visible event
+FRAME_RATES = (12, 15, 24, 25, 30, 48, 50, 60)
+LOW_FRAME_RATES = (10, 12, 15)  # cartoons and web clips: often animated or encoded at low rates
+CUT_CLEARANCE = 0.15  # s between a cut and any onset, so a cut never coincides with a sound
+MIN_SHOT = 0.5  # s: the shortest shot; cuts also stay this far from the clip's ends
+
+
+@dataclass(frozen=True)
+class Realism:
+    """How often a render draws each trait of real footage (chances per render unless per shot).
+
+    Renders without them taught the model what real clips contradict (issue 16): that sound
+    starts late and stops early (real soundtracks run from the first frame), and, never having
+    seen a cut, that a cut ends the sound.
+    """
+
+    cuts: tuple[float, ...] = (0.5, 0.3, 0.2)  # chances of 0, 1, 2, ... hard cuts
+    textured_background: float = 0.6  # per shot: fractal noise, textured gradient, tiles or scenery
+    pan: float = 0.35  # per shot: a smooth pan across a background larger than the frame
+    zoom: float = 0.25  # per shot: a smooth zoom in or out
+    camera_margin: float = 0.2  # the background reaches this share of the frame beyond each edge
+    cartoon: float = 0.4  # per drawn shape: flat fill and dark outline instead of shading
+    artefacts: float = 0.25  # 8x8 block quantisation and/or quantised colours
+    low_fps: float = 0.2  # a rate from LOW_FRAME_RATES, on top of FRAME_RATES' own 12 and 15
+    inside_sound: float = 0.4  # 2-6 s from inside the recording: no silence at either end
+
+
+PLAIN = Realism(cuts=(1.0,), textured_background=0.0, pan=0.0, zoom=0.0, camera_margin=0.0, cartoon=0.0,
+                artefacts=0.0, low_fps=0.0, inside_sound=0.0)
 
 
 @dataclass
@@ -61,7 +94,8 @@ class RenderedPair:
         event_times: seconds of the audio onsets made visible (ground truth for sync metrics).
         event_frames: index of the frame where each event becomes visible.
         style: the event style used (or ``"static"``).
-        meta: every random choice made, for reproducibility and debugging.
+        meta: every random choice made, for reproducibility and debugging; ``cuts`` holds the
+            time of the first frame of each new shot.
     """
 
     frames: np.ndarray
@@ -91,121 +125,184 @@ def detect_onsets(wav: np.ndarray, sample_rate: int = DEFAULT_AUDIO.sample_rate)
     return np.round(metric_onsets(wav, sample_rate), 4)
 
 
-# ---------------------------------------------------------------------------------------------
-# drawing helpers (numpy only: fast enough for small frames, no extra dependency)
-
-
-def _shape_mask(kind: str, size: int, rng: np.random.Generator) -> np.ndarray:
-    """A ``(size, size)`` float alpha mask of a simple shape."""
-    yy, xx = np.mgrid[0:size, 0:size]
-    u = (xx + 0.5) / size * 2 - 1
-    v = (yy + 0.5) / size * 2 - 1
-    r = np.sqrt(u**2 + v**2)
-    if kind == "circle":
-        m = r <= 0.95
-    elif kind == "square":
-        m = (np.abs(u) <= 0.85) & (np.abs(v) <= 0.85)
-    elif kind == "triangle":
-        m = (v <= 0.9) & (v >= -0.9 + 1.8 * np.abs(u))
-    elif kind == "ring":
-        m = (r <= 0.95) & (r >= 0.55)
-    else:  # star
-        angle = np.arctan2(v, u)
-        points = int(rng.integers(5, 8))
-        m = r <= 0.55 + 0.4 * (0.5 + 0.5 * np.cos(points * angle))
-    return m.astype(np.float32)
-
-
-SHAPES = ("circle", "square", "triangle", "ring", "star")
-
-
-def _make_sprite(rng: np.random.Generator, size: int, picture: str | Path | None) -> np.ndarray:
-    """An RGBA float sprite ``(size, size, 4)``: the picture if given and loadable, else a shape."""
-    if picture is not None:
-        try:
-            from PIL import Image
-
-            with Image.open(picture) as img:
-                img = img.convert("RGBA")
-                img.thumbnail((size, size))
-                canvas = Image.new("RGBA", (size, size), (0, 0, 0, 0))
-                canvas.paste(img, ((size - img.width) // 2, (size - img.height) // 2))
-                return np.asarray(canvas, dtype=np.float32) / 255.0
-        except Exception as err:  # noqa: BLE001 - any unreadable picture falls back to a shape
-            logger.warning("picture %s not usable (%s); drawing a shape", picture, err)
-    mask = _shape_mask(str(rng.choice(SHAPES)), size, rng)
-    colour = rng.uniform(0.15, 1.0, size=3)
-    shade = 0.75 + 0.25 * np.linspace(1, 0, size)[:, None]  # simple top-lit shading
-    rgb = np.broadcast_to(colour[None, None, :] * shade[:, :, None], (size, size, 3))
-    return np.concatenate([rgb, mask[:, :, None]], axis=2).astype(np.float32)
-
-
-def _background(rng: np.random.Generator, h: int, w: int) -> np.ndarray:
-    kind = rng.choice(["solid", "gradient", "noise", "stripes"])
-    a, b = rng.uniform(0, 1, size=3), rng.uniform(0, 1, size=3)
-    if kind == "solid":
-        img = np.broadcast_to(a, (h, w, 3))
-    elif kind == "gradient":
-        t = np.linspace(0, 1, h)[:, None, None]
-        img = a * (1 - t) + b * t
-        img = np.broadcast_to(img, (h, w, 3))
-    elif kind == "noise":
-        coarse = rng.uniform(0, 1, size=(h // 16 + 1, w // 16 + 1, 1))
-        img = np.kron(coarse, np.ones((16, 16, 1)))[:h, :w]
-        img = a * (1 - img) + b * img
-    else:
-        period = int(rng.integers(8, 40))
-        t = ((np.arange(w) // period) % 2).astype(np.float32)[None, :, None]
-        img = np.broadcast_to(a * (1 - t) + b * t, (h, w, 3))
-    return np.ascontiguousarray(img, dtype=np.float32)
-
-
-def _paste(frame: np.ndarray, sprite: np.ndarray, cx: float, cy: float, sx: float = 1.0, sy: float = 1.0,
-           brightness: float = 0.0) -> None:
-    """Alpha-blends ``sprite`` scaled by (sx, sy) centred at (cx, cy) into ``frame`` in place."""
-    h, w = frame.shape[:2]
-    sh, sw = sprite.shape[:2]
-    out_h, out_w = max(1, int(round(sh * sy))), max(1, int(round(sw * sx)))
-    y0, x0 = int(round(cy - out_h / 2)), int(round(cx - out_w / 2))
-    ys = np.arange(max(0, y0), min(h, y0 + out_h))
-    xs = np.arange(max(0, x0), min(w, x0 + out_w))
-    if len(ys) == 0 or len(xs) == 0:
-        return
-    src_y = np.clip(((ys - y0 + 0.5) / out_h * sh).astype(int), 0, sh - 1)
-    src_x = np.clip(((xs - x0 + 0.5) / out_w * sw).astype(int), 0, sw - 1)
-    patch = sprite[src_y][:, src_x]
-    rgb = np.clip(patch[..., :3] + brightness, 0, 1)
-    alpha = patch[..., 3:4]
-    region = frame[ys[0]:ys[-1] + 1, xs[0]:xs[-1] + 1]
-    region[:] = region * (1 - alpha) + rgb * alpha
-
-
-def _draw_stick(frame: np.ndarray, x0: float, y0: float, x1: float, y1: float, width: float, colour: np.ndarray) -> None:
-    """A thick line segment (the striking stick)."""
-    h, w = frame.shape[:2]
-    lo_x, hi_x = int(max(0, min(x0, x1) - width)), int(min(w, max(x0, x1) + width + 1))
-    lo_y, hi_y = int(max(0, min(y0, y1) - width)), int(min(h, max(y0, y1) + width + 1))
-    if lo_x >= hi_x or lo_y >= hi_y:
-        return
-    yy, xx = np.mgrid[lo_y:hi_y, lo_x:hi_x]
-    dx, dy = x1 - x0, y1 - y0
-    t = np.clip(((xx - x0) * dx + (yy - y0) * dy) / (dx * dx + dy * dy + 1e-9), 0, 1)
-    dist = np.hypot(xx - (x0 + t * dx), yy - (y0 + t * dy))
-    mask = (dist <= width / 2)[..., None]
-    region = frame[lo_y:hi_y, lo_x:hi_x]
-    region[:] = np.where(mask, colour, region)
-
-
-def _blur(img: np.ndarray, sigma: float) -> np.ndarray:
-    if sigma <= 0.05:
-        return img
-    from scipy.ndimage import gaussian_filter
-
-    return gaussian_filter(img, sigma=(sigma, sigma, 0))
+def _chance(rng: np.random.Generator, p: float) -> bool:
+    """True with probability ``p``; draws nothing when ``p`` is 0, so plain renders keep their draws."""
+    return p > 0 and bool(rng.random() < p)
 
 
 # ---------------------------------------------------------------------------------------------
-# motion: per-frame state of the sounding object, driven by the event frames
+# the soundtrack and its events
+
+
+def _place_sound(wav: np.ndarray, rng: np.random.Generator, fps: float, sample_rate: int, lead_in: float | None,
+                 realism: Realism, ambience: bool) -> tuple[np.ndarray, int, dict]:
+    """The soundtrack, the number of frames, and how the recording was placed (for ``meta``).
+
+    Either the recording framed in silence (``lead_in`` before, a short tail after), or, in a
+    ``realism.inside_sound`` share, 2-6 s from inside it with no silence at either end.
+    """
+    if lead_in is None and len(wav) and _chance(rng, realism.inside_sound):
+        n = int(np.ceil(rng.uniform(2.0, 6.0) * fps))
+        audio, placed = _fill(wav, int(round(n / fps * sample_rate)), rng, sample_rate, ambience)
+        return audio, n, {"lead_in": 0.0, "tail": 0.0, **placed}
+    lead = float(lead_in if lead_in is not None else rng.uniform(0.1, 1.5))
+    tail = float(rng.uniform(0.1, 0.8))
+    n = int(np.ceil((lead + len(wav) / sample_rate + tail) * fps))
+    audio = np.zeros(int(round(n / fps * sample_rate)), dtype=np.float32)
+    start = int(round(lead * sample_rate))
+    audio[start:start + len(wav)] = wav[: max(0, len(audio) - start)]
+    return audio, n, {"lead_in": lead, "tail": tail, "offset": 0.0, "copies": 1}
+
+
+def _fill(wav: np.ndarray, length: int, rng: np.random.Generator, sample_rate: int, ambience: bool) -> tuple[np.ndarray, dict]:
+    """``length`` samples of ``wav`` from a random point inside it, repeated if it is too short.
+
+    Events repeat after a short pause (a knock, then another); an ambience loops with a 50 ms
+    crossfade, since it never pauses.
+    """
+    fade = min(int(0.05 * sample_rate), len(wav) // 4) if ambience else 0
+    piece = wav.copy()
+    if fade:
+        ramp = np.linspace(0, 1, fade, dtype=np.float32)
+        piece[:fade] *= ramp
+        piece[-fade:] *= ramp[::-1]
+    spare = len(wav) - length
+    offset = int(rng.uniform(0, spare)) if spare > 0 else int(rng.uniform(0, 0.5) * len(wav))
+    out = np.zeros(length + len(wav), dtype=np.float32)
+    pos, copies = -offset, 0
+    while pos < length:
+        out[max(pos, 0):pos + len(wav)] += piece[max(0, -pos):]
+        copies += 1
+        pos += len(wav) - fade + (0 if ambience else int(rng.uniform(0.05, 0.4) * sample_rate))
+    return out[:length], {"offset": round(offset / sample_rate, 4), "copies": copies}
+
+
+def _visible_events(onsets: np.ndarray, fps: float, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """The onsets shown and their frames: the first frame at or after each onset; onsets a
+    frame or two apart share one event, and onsets after the last frame are not shown."""
+    frames_idx = np.ceil(onsets * fps - 1e-6).astype(int)
+    keep_t, keep_f = [], []
+    for t, f in zip(onsets, frames_idx):
+        if f >= n:
+            continue
+        if keep_f and f - keep_f[-1] < MIN_EVENT_GAP_FRAMES:
+            continue
+        keep_t.append(t)
+        keep_f.append(f)
+    return np.asarray(keep_t, dtype=np.float64), np.asarray(keep_f, dtype=int)
+
+
+def _draw_cuts(rng: np.random.Generator, realism: Realism, onsets: np.ndarray, fps: float, n: int) -> list[int]:
+    """Frames that start a new shot: at least MIN_SHOT apart and from the clip's ends, and at
+    least CUT_CLEARANCE from every onset, so the model sees that a cut is not a sound event."""
+    count = int(rng.choice(len(realism.cuts), p=realism.cuts)) if realism.cuts[0] < 1 else 0
+    t = np.arange(n) / fps
+    allowed = (t >= MIN_SHOT) & (t <= n / fps - MIN_SHOT)
+    for onset in onsets:
+        allowed &= np.abs(t - onset) >= CUT_CLEARANCE
+    cuts = []
+    for _ in range(count):
+        candidates = np.nonzero(allowed)[0]
+        if len(candidates) == 0:
+            break
+        cut = int(rng.choice(candidates))
+        cuts.append(cut)
+        allowed &= np.abs(t - t[cut]) >= MIN_SHOT
+    return sorted(cuts)
+
+
+# ---------------------------------------------------------------------------------------------
+# shots: what the camera looks at between cuts
+
+
+@dataclass
+class _Scene:
+    """What stays the same for the whole clip."""
+
+    h: int
+    w: int
+    fps: float
+    n: int
+    short: int
+    clean: bool
+    realism: Realism
+    artefacts: dict  # codec damage to every frame (see _draw_artefacts)
+    rng: np.random.Generator
+
+
+@dataclass
+class _Shot:
+    """One shot, from frame ``start`` to ``stop``; positions are pixels of a still camera."""
+
+    start: int
+    stop: int
+    background: np.ndarray  # (h + 2 * my, w + 2 * mx, 3): the frame and margins a camera can move over
+    margin: tuple[int, int]  # (my, mx)
+    sprite: np.ndarray
+    sprite_size: int
+    distractors: list
+    noise: float
+    blur: float
+    shake_amp: float
+    base_x: float
+    floor_y: float
+    meta: dict
+
+
+def _draw_distractor(scene: _Scene) -> dict:
+    """A silent object on a smooth path: wrapping straight across, on a circle, or wandering."""
+    rng, short, h, w = scene.rng, scene.short, scene.h, scene.w
+    d = {"size": int(short * rng.uniform(0.1, 0.25)), "path": str(rng.choice(["linear", "circle", "wander"])), "x0": rng.uniform(0, w),
+         "y0": rng.uniform(0, h), "vx": rng.uniform(-1, 1) * w * 0.4, "radius": rng.uniform(5, short * 0.3),
+         "omega": rng.uniform(0.5, 3.0), "phase": rng.uniform(0, 6.3)}
+    d["sprite"] = scenery.make_sprite(rng, d["size"], None, cartoon=_chance(rng, scene.realism.cartoon))
+    return d
+
+
+def _distractor_positions(scene: _Scene, d: dict, margin_x: int) -> tuple[np.ndarray, np.ndarray]:
+    """Smooth paths (constant velocity wrapping around, circles, slow wandering): motion but never an event.
+
+    A straight path wraps around out of sight even of a camera panned to the margin's edge,
+    so the object never jumps on screen.
+    """
+    t = np.arange(scene.n) / scene.fps
+    if d["path"] == "linear":
+        hidden = d["size"] + margin_x
+        x = (d["x0"] + d["vx"] * t) % (scene.w + 2 * hidden) - hidden
+        y = np.full_like(t, d["y0"])
+    elif d["path"] == "circle":
+        x = d["x0"] + d["radius"] * np.cos(d["omega"] * t + d["phase"])
+        y = d["y0"] + d["radius"] * np.sin(d["omega"] * t + d["phase"])
+    else:  # wander: two slow sines of different rates, a Lissajous curve
+        x = d["x0"] + d["radius"] * np.sin(0.5 * d["omega"] * t + d["phase"])
+        y = d["y0"] + 0.6 * d["radius"] * np.sin(0.8 * d["omega"] * t + 2 * d["phase"])
+    return x, y
+
+
+def _draw_shot(scene: _Scene, start: int, stop: int, picture: str | Path | None, max_distractors: int) -> _Shot:
+    """Everything in one shot: sprite, distractors, background, camera quality, the object's place."""
+    rng, real, short, h, w = scene.rng, scene.realism, scene.short, scene.h, scene.w
+    sprite_size = int(short * rng.uniform(0.25, 0.45)) // 2 * 2
+    sprite = scenery.make_sprite(rng, sprite_size, picture, cartoon=_chance(rng, real.cartoon))
+    margin = (int(np.ceil(real.camera_margin * h)), int(np.ceil(real.camera_margin * w)))
+    distractors = [_draw_distractor(scene) for _ in range(0 if scene.clean else int(rng.integers(0, max_distractors + 1)))]
+    for d in distractors:
+        d["xs"], d["ys"] = _distractor_positions(scene, d, margin[1])
+    kinds = scenery.TEXTURED_BACKGROUNDS if _chance(rng, real.textured_background) else scenery.PLAIN_BACKGROUNDS
+    kind = str(rng.choice(kinds))
+    background = scenery.background(rng, h + 2 * margin[0], w + 2 * margin[1], kind)
+    noise = 0.0 if scene.clean else float(rng.choice([0.0, rng.uniform(0.005, 0.04)]))
+    blur = 0.0 if scene.clean else float(rng.choice([0.0, rng.uniform(0.3, 1.5)]))
+    shake_amp = 0.0 if scene.clean else float(rng.choice([0.0, rng.uniform(0.5, 3.0)]))
+    meta = {"start": round(start / scene.fps, 4), "background": kind, "distractors": len(distractors), "noise": noise,
+            "blur": blur, "camera_shake": shake_amp}
+    return _Shot(start=start, stop=stop, background=background, margin=margin, sprite=sprite, sprite_size=sprite_size,
+                 distractors=distractors, noise=noise, blur=blur, shake_amp=shake_amp, base_x=w * rng.uniform(0.3, 0.7),
+                 floor_y=h * rng.uniform(0.75, 0.92), meta=meta)
+
+
+# ---------------------------------------------------------------------------------------------
+# motion: per-frame pose of the sounding object, driven by the event frames
 
 
 def _since_last_event(n: int, events: np.ndarray) -> np.ndarray:
@@ -241,108 +338,223 @@ def _drop_heights(n: int, events: np.ndarray, rng: np.random.Generator) -> np.nd
 
 
 @dataclass
-class _Scene:
-    h: int
-    w: int
-    fps: float
-    n: int
-    background: np.ndarray
-    sprite: np.ndarray
-    sprite_size: int
-    distractors: list
-    noise: float
-    blur: float
-    shake_amp: float
-    rng: np.random.Generator
+class _Timing:
+    """The clip's event frames, frames since the latest one (inf before the first) and the
+    ~120 ms visual decay after each."""
+
+    events: np.ndarray
+    since: np.ndarray
+    decay: np.ndarray
+
+    @classmethod
+    def of(cls, events: np.ndarray, n: int, fps: float) -> _Timing:
+        since = _since_last_event(n, events)
+        decay = np.exp(-since / max(1.0, 0.12 * fps))
+        decay[np.isinf(since)] = 0.0
+        return cls(events=events, since=since, decay=decay)
 
 
-def _distractor_positions(scene: _Scene, d: dict) -> tuple[np.ndarray, np.ndarray]:
-    """Smooth paths (constant velocity wrapping around, or circles): motion but never an event."""
-    t = np.arange(scene.n) / scene.fps
-    if d["path"] == "linear":
-        x = (d["x0"] + d["vx"] * t) % (scene.w + 2 * d["size"]) - d["size"]
-        y = np.full_like(t, d["y0"])
-    else:
-        x = d["x0"] + d["radius"] * np.cos(d["omega"] * t + d["phase"])
-        y = d["y0"] + d["radius"] * np.sin(d["omega"] * t + d["phase"])
-    return x, y
+@dataclass
+class _Pose:
+    """Per frame of the clip: the sounding object's centre, scale and brightening, and the stick
+    that strikes it (STRIKE only), in a still camera's pixels."""
+
+    x: np.ndarray
+    y: np.ndarray
+    sx: np.ndarray
+    sy: np.ndarray
+    bright: np.ndarray
+    stick: dict | None = None
 
 
-def _compose(scene: _Scene, style: str, events: np.ndarray, base_x: float, floor_y: float) -> np.ndarray:
-    """Draws every frame of the scene; returns ``(T, H, W, 3)`` uint8."""
-    n, rng = scene.n, scene.rng
-    since = _since_last_event(n, events)
-    decay = np.exp(-since / max(1.0, 0.12 * scene.fps))  # ~120 ms visual decay after each event
-    decay[np.isinf(since)] = 0.0
-    half = scene.sprite_size / 2
+def _resting(scene: _Scene, shot: _Shot, y: float) -> _Pose:
+    n = scene.n
+    return _Pose(x=np.full(n, shot.base_x), y=np.full(n, y), sx=np.ones(n), sy=np.ones(n), bright=np.zeros(n))
 
-    x = np.full(n, base_x)
-    y = np.full(n, floor_y - half)
-    sx = np.ones(n)
-    sy = np.ones(n)
-    bright = np.zeros(n)
-    stick = None
-    if style == DROP:
-        lift = (floor_y - half - scene.sprite_size * 0.6) * _drop_heights(n, events, rng)
-        y = floor_y - half - lift
-        squash = np.where(since <= 1, 0.25 * (1 - since / 2), 0)  # squash on touchdown
-        sy = 1 - squash
-        sx = 1 + squash * 0.8
-        y = y + half * (1 - sy)  # keep it on the floor while squashed
-    elif style == STRIKE:
-        y = np.full(n, scene.h * 0.55)
-        # stick angle: 0 = touching the object; swings back after a hit, returns for the next
-        swing = np.ones(n)
-        next_event = np.full(n, np.inf)
-        for e in events[::-1]:
-            next_event[: e + 1] = e - np.arange(e + 1)
-        wind_up = np.clip(next_event / max(2.0, 0.25 * scene.fps), 0, 1)
-        back = np.clip(since / max(2.0, 0.25 * scene.fps), 0, 1)
-        swing = np.minimum(wind_up, np.where(np.isinf(since), 1.0, back))
-        stick = {"swing": swing, "colour": rng.uniform(0, 1, size=3), "width": max(3.0, scene.sprite_size * 0.12),
-                 "length": scene.sprite_size * 1.6, "side": rng.choice([-1, 1])}
-        x = base_x + (since <= 1) * stick["side"] * -0.08 * scene.sprite_size  # knocked aside
-        bright = 0.35 * decay
-    elif style == FLASH:
-        y = np.full(n, scene.h * rng.uniform(0.35, 0.65))
-        bright = 0.7 * decay
-    elif style == SHAKE:
-        y = np.full(n, scene.h * rng.uniform(0.35, 0.65))
-        amp = 0.18 * scene.sprite_size * decay
-        jitter = rng.uniform(-1, 1, size=(n, 2))
-        x = x + amp * jitter[:, 0]
-        y = y + amp * jitter[:, 1]
-    elif style == PULSE:
-        y = np.full(n, scene.h * rng.uniform(0.35, 0.65))
-        sx = sy = 1 + 0.45 * decay
-        bright = 0.15 * decay
-    # STATIC: the object just sits there
 
-    frames = np.empty((n, scene.h, scene.w, 3), dtype=np.uint8)
+def _pose_drop(scene: _Scene, shot: _Shot, timing: _Timing) -> _Pose:
+    half = shot.sprite_size / 2
+    pose = _resting(scene, shot, shot.floor_y - half)
+    lift = (shot.floor_y - half - shot.sprite_size * 0.6) * _drop_heights(scene.n, timing.events, scene.rng)
+    squash = np.where(timing.since <= 1, 0.25 * (1 - timing.since / 2), 0)  # squash on touchdown
+    pose.sy = 1 - squash
+    pose.sx = 1 + squash * 0.8
+    pose.y = shot.floor_y - half - lift + half * (1 - pose.sy)  # kept on the floor while squashed
+    return pose
+
+
+def _pose_strike(scene: _Scene, shot: _Shot, timing: _Timing) -> _Pose:
+    n, fps, since = scene.n, scene.fps, timing.since
+    pose = _resting(scene, shot, scene.h * 0.55)
+    # stick angle: 0 = touching the object; swings back after a hit, returns for the next
+    next_event = np.full(n, np.inf)
+    for e in timing.events[::-1]:
+        next_event[: e + 1] = e - np.arange(e + 1)
+    wind_up = np.clip(next_event / max(2.0, 0.25 * fps), 0, 1)
+    back = np.clip(since / max(2.0, 0.25 * fps), 0, 1)
+    pose.stick = {"swing": np.minimum(wind_up, np.where(np.isinf(since), 1.0, back)),
+                  "colour": scene.rng.uniform(0, 1, size=3), "width": max(3.0, shot.sprite_size * 0.12),
+                  "length": shot.sprite_size * 1.6, "side": scene.rng.choice([-1, 1])}
+    pose.x = shot.base_x + (since <= 1) * pose.stick["side"] * -0.08 * shot.sprite_size  # knocked aside
+    pose.bright = 0.35 * timing.decay
+    return pose
+
+
+def _pose_flash(scene: _Scene, shot: _Shot, timing: _Timing) -> _Pose:
+    pose = _resting(scene, shot, scene.h * scene.rng.uniform(0.35, 0.65))
+    pose.bright = 0.7 * timing.decay
+    return pose
+
+
+def _pose_shake(scene: _Scene, shot: _Shot, timing: _Timing) -> _Pose:
+    pose = _resting(scene, shot, scene.h * scene.rng.uniform(0.35, 0.65))
+    amp = 0.18 * shot.sprite_size * timing.decay
+    jitter = scene.rng.uniform(-1, 1, size=(scene.n, 2))
+    pose.x = pose.x + amp * jitter[:, 0]
+    pose.y = pose.y + amp * jitter[:, 1]
+    return pose
+
+
+def _pose_pulse(scene: _Scene, shot: _Shot, timing: _Timing) -> _Pose:
+    pose = _resting(scene, shot, scene.h * scene.rng.uniform(0.35, 0.65))
+    pose.sx = pose.sy = 1 + 0.45 * timing.decay
+    pose.bright = 0.15 * timing.decay
+    return pose
+
+
+def _pose_static(scene: _Scene, shot: _Shot, timing: _Timing) -> _Pose:
+    return _resting(scene, shot, shot.floor_y - shot.sprite_size / 2)  # the object just sits there
+
+
+_POSES = {DROP: _pose_drop, STRIKE: _pose_strike, FLASH: _pose_flash, SHAKE: _pose_shake, PULSE: _pose_pulse,
+          STATIC: _pose_static}
+
+
+# ---------------------------------------------------------------------------------------------
+# the camera: shake, pans and zooms move the whole frame, smoothly, so they never look like events
+
+
+@dataclass
+class _Camera:
+    """Per frame of a shot: an offset added to every position (shake and pan) and a zoom about
+    ``anchor``. Written so that a still camera adds exactly 0 and scales by exactly 1."""
+
+    ox: np.ndarray
+    oy: np.ndarray
+    zoom: np.ndarray
+    anchor: tuple[float, float]
+
+    def screen(self, k: int, x, y):
+        """A still camera's pixel (x, y) on frame ``k`` of the shot."""
+        z1 = self.zoom[k] - 1
+        x, y = x + self.ox[k], y + self.oy[k]
+        return x + (x - self.anchor[0]) * z1, y + (y - self.anchor[1]) * z1
+
+    def sees(self, k: int, h: int, w: int, margin: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+        """The background's rows and columns on frame ``k`` (the inverse of ``screen``)."""
+        inv = 1 / self.zoom[k] - 1
+        ys, xs = np.arange(h, dtype=np.float64), np.arange(w, dtype=np.float64)
+        return (ys - self.oy[k] + (ys - self.anchor[1]) * inv + margin[0],
+                xs - self.ox[k] + (xs - self.anchor[0]) * inv + margin[1])
+
+
+def _camera(scene: _Scene, shot: _Shot, pose: _Pose, timing: _Timing) -> _Camera:
+    """Shake (a slow wander), and in some shots a zoom and a pan that ease in and out."""
+    rng, real = scene.rng, scene.realism
     drift = rng.uniform(-2, 2, size=2)
-    for i in range(n):
-        # camera shake is a smooth slow wander, so it reads as camera motion, not as an event
-        t = i / scene.fps
-        ox = scene.shake_amp * np.sin(2 * np.pi * 0.7 * t + drift[0])
-        oy = scene.shake_amp * np.sin(2 * np.pi * 0.5 * t + drift[1])
-        frame = np.roll(scene.background, (int(round(oy)), int(round(ox))), axis=(0, 1)).copy()
-        for d in scene.distractors:
-            _paste(frame, d["sprite"], d["xs"][i] + ox, d["ys"][i] + oy)
-        if style == DROP:
-            frame[int(floor_y + oy):] *= 0.8  # the floor: slightly darker band
-        _paste(frame, scene.sprite, x[i] + ox, y[i] + oy, sx[i], sy[i], bright[i])
-        if stick is not None:
-            ang = stick["swing"][i] * 1.2  # radians away from contact
-            hx = x[i] + ox + stick["side"] * half  # contact point at the object's side
-            hy = y[i] + oy
-            ex = hx + stick["side"] * stick["length"] * np.cos(ang - 0.4)
-            ey = hy - stick["length"] * np.sin(ang + 0.2)
-            _draw_stick(frame, hx + stick["side"] * np.sin(ang) * half, hy - np.sin(ang) * half, ex, ey,
-                        stick["width"], stick["colour"])
-        frame = _blur(frame, scene.blur)
-        if scene.noise > 0:
-            frame = frame + rng.normal(0, scene.noise, size=frame.shape).astype(np.float32)
-        frames[i] = np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
+    t = np.arange(shot.start, shot.stop) / scene.fps
+    ox = shot.shake_amp * np.sin(2 * np.pi * 0.7 * t + drift[0])
+    oy = shot.shake_amp * np.sin(2 * np.pi * 0.5 * t + drift[1])
+    ease = 0.5 - 0.5 * np.cos(np.pi * (t - t[0]) / max(t[-1] - t[0], 1e-9))  # 0 -> 1, at rest at both ends
+    # zoom about where the events happen, so they stay in view
+    shown = timing.events[(timing.events >= shot.start) & (timing.events < shot.stop)]
+    at = shown if len(shown) else np.arange(shot.start, shot.stop)
+    anchor = (float(pose.x[at].mean()), float(pose.y[at].mean()))
+    zoom = np.ones_like(t)
+    if _chance(rng, real.zoom):
+        zoom = 1 + rng.uniform(0.1, 0.35) * (ease if rng.random() < 0.5 else 1 - ease)
+    shot.meta["zoom"] = round(float(zoom.max()), 3)
+    shot.meta["pan"] = [0.0, 0.0]
+    if _chance(rng, real.pan):
+        reach = _pan_reach(scene, shot, anchor, float(zoom.max()))
+        angle = rng.uniform(0, 2 * np.pi)
+        direction = np.array([np.cos(angle), np.sin(angle)])
+        amplitude = rng.uniform(0.5, 1.0) * min(r / max(abs(c), 1e-9) for r, c in zip(reach, direction))
+        ox = ox + amplitude * direction[0] * (1 - 2 * ease)
+        oy = oy + amplitude * direction[1] * (1 - 2 * ease)
+        shot.meta["pan"] = [round(float(2 * amplitude * c), 2) for c in direction]
+    return _Camera(ox=ox, oy=oy, zoom=zoom, anchor=anchor)
+
+
+def _pan_reach(scene: _Scene, shot: _Shot, anchor: tuple[float, float], zoom: float) -> tuple[float, float]:
+    """How far a pan may go each way along x and y: within the background's margin (less the
+    shake), and not so far that the object, where its events happen, leaves the frame."""
+    half = shot.sprite_size / 2 * zoom
+    room = ((min(anchor[0], scene.w - anchor[0]) - half) / zoom, (min(anchor[1], scene.h - anchor[1]) - half) / zoom)
+    margin = (shot.margin[1] - shot.shake_amp, shot.margin[0] - shot.shake_amp)
+    return tuple(max(0.0, min(r, m)) for r, m in zip(room, margin))
+
+
+# ---------------------------------------------------------------------------------------------
+# drawing the frames
+
+
+def _draw_artefacts(rng: np.random.Generator, realism: Realism) -> dict:
+    """Codec damage for the whole clip: blocky 8x8 DCT quantisation, quantised colours, or both."""
+    if not _chance(rng, realism.artefacts):
+        return {}
+    which = str(rng.choice(["blocks", "colours", "both"]))
+    out = {}
+    if which != "colours":
+        out["block_step"] = round(float(rng.uniform(0.05, 0.2)), 4)
+    if which != "blocks":
+        out["levels"] = int(rng.integers(6, 25))
+    return out
+
+
+def _draw_stick(frame: np.ndarray, stick: dict, i: int, cx: float, cy: float, half: float, zoom: float) -> None:
+    """The stick of STRIKE at frame ``i``, touching the object's side (centre cx, cy) at swing 0."""
+    side, length = stick["side"], stick["length"] * zoom
+    ang = stick["swing"][i] * 1.2  # radians away from contact
+    hx = cx + side * half  # contact point at the object's side
+    ex = hx + side * length * np.cos(ang - 0.4)
+    ey = cy - length * np.sin(ang + 0.2)
+    scenery.draw_stick(frame, hx + side * np.sin(ang) * half, cy - np.sin(ang) * half, ex, ey, stick["width"] * zoom,
+                       stick["colour"])
+
+
+def _draw_frame(scene: _Scene, shot: _Shot, style: str, pose: _Pose, camera: _Camera, i: int) -> np.ndarray:
+    """Frame ``i`` (of the clip, inside ``shot``) as uint8."""
+    k = i - shot.start
+    z = camera.zoom[k]
+    frame = scenery.view(shot.background, *camera.sees(k, scene.h, scene.w, shot.margin))
+    for d in shot.distractors:
+        scenery.paste(frame, d["sprite"], *camera.screen(k, d["xs"][i], d["ys"][i]), z, z)
+    if style == DROP:
+        frame[max(0, int(camera.screen(k, 0.0, shot.floor_y)[1])):] *= 0.8  # the floor: slightly darker band
+    cx, cy = camera.screen(k, pose.x[i], pose.y[i])
+    scenery.paste(frame, shot.sprite, cx, cy, pose.sx[i] * z, pose.sy[i] * z, pose.bright[i])
+    if pose.stick is not None:
+        _draw_stick(frame, pose.stick, i, cx, cy, shot.sprite_size / 2 * z, z)
+    frame = scenery.blur(frame, shot.blur)
+    if shot.noise > 0:
+        frame = frame + scene.rng.normal(0, shot.noise, size=frame.shape).astype(np.float32)
+    if "block_step" in scene.artefacts:
+        frame = scenery.block_quantise(frame, scene.artefacts["block_step"])
+    if "levels" in scene.artefacts:
+        frame = scenery.posterise(frame, scene.artefacts["levels"])
+    return np.clip(frame * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
+def _compose(scene: _Scene, shots: list[_Shot], style: str, events: np.ndarray) -> np.ndarray:
+    """Draws every frame of every shot; returns ``(T, H, W, 3)`` uint8."""
+    timing = _Timing.of(events, scene.n, scene.fps)
+    frames = np.empty((scene.n, scene.h, scene.w, 3), dtype=np.uint8)
+    for shot in shots:
+        pose = _POSES[style](scene, shot, timing)
+        camera = _camera(scene, shot, pose, timing)
+        for i in range(shot.start, shot.stop):
+            frames[i] = _draw_frame(scene, shot, style, pose, camera, i)
     return frames
 
 
@@ -353,21 +565,24 @@ def _compose(scene: _Scene, style: str, events: np.ndarray, base_x: float, floor
 def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: str | Path | None = None,
                 styles: tuple[str, ...] = ALL_STYLES, sample_rate: int = DEFAULT_AUDIO.sample_rate,
                 fps: float | None = None, short_side: int | None = None, lead_in: float | None = None,
-                max_distractors: int = 3, clean: bool = False) -> RenderedPair:
+                max_distractors: int = 5, clean: bool = False, realism: Realism = Realism()) -> RenderedPair:
     """Renders a video whose visible events land on the onsets of ``wav``.
 
     Args:
         wav: mono float audio at ``sample_rate`` (a library clip).
         seed: determines every random choice; the same inputs and seed give identical output.
-        kind: "impact", "call" or "ambience" (the manifest's ``kind``); ambience is rendered as
-            a static scene with no events.
+        kind: "impact", "call" or "ambience" (the manifest's ``kind``); ambience is rendered
+            without events.
         picture: the sounding object's picture (the manifest's ``picture``), else a shape.
         styles: event styles to choose from (held-out styles for evaluation); styles that do
             not suit ``kind`` are skipped unless nothing else is left.
         fps, short_side, lead_in: fix the frame rate, frame size or the silence before the
-            clip instead of drawing them at random.
-        max_distractors: at most this many silent moving objects.
-        clean: no distractors, noise, blur or camera shake (tests and debugging).
+            clip instead of drawing them at random (a fixed ``lead_in`` also keeps the
+            recording whole, framed in silence).
+        max_distractors: at most this many silent moving objects per shot.
+        clean: one still shot without distractors, noise, blur, camera motion or any trait
+            of ``realism`` (tests and debugging).
+        realism: how often to draw each trait of real footage (cuts, pans, textures, ...).
     """
     rng = np.random.default_rng(seed)
     wav = np.asarray(wav, dtype=np.float32)
@@ -376,19 +591,14 @@ def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: st
     unknown = set(styles) - set(ALL_STYLES) - {STATIC}
     if unknown or not styles:
         raise V2AError(f"unknown styles {sorted(unknown)} (known: {', '.join(ALL_STYLES)})")
+    realism = PLAIN if clean else realism
 
-    fps = float(fps or rng.choice([12, 15, 24, 25, 30, 48, 50, 60]))
+    fps = float(fps or rng.choice(LOW_FRAME_RATES if _chance(rng, realism.low_fps) else FRAME_RATES))
     short = int(short_side or rng.integers(96, 225))
     aspect = float(rng.choice([1.0, 4 / 3, 16 / 9, 3 / 2, 9 / 16, 3 / 4]))
     h, w = (short, int(short * aspect)) if aspect >= 1 else (int(short / aspect), short)
     h, w = h // 2 * 2, w // 2 * 2  # even sizes for yuv420p video
-    # silence before the clip, so sounds do not always start at t = 0
-    lead = float(lead_in if lead_in is not None else rng.uniform(0.1, 1.5))
-    tail = float(rng.uniform(0.1, 0.8))
-    n = int(np.ceil((lead + len(wav) / sample_rate + tail) * fps))
-    audio = np.zeros(int(round(n / fps * sample_rate)), dtype=np.float32)
-    start = int(round(lead * sample_rate))
-    audio[start:start + len(wav)] = wav[: max(0, len(audio) - start)]
+    audio, n, placed = _place_sound(wav, rng, fps, sample_rate, lead_in, realism, ambience=kind == "ambience")
 
     if kind == "ambience":
         style = STATIC
@@ -396,44 +606,24 @@ def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: st
         suitable = [s for s in styles if s in STYLES_FOR_KIND.get(kind, ALL_STYLES)] or [s for s in styles if s != STATIC]
         style = str(rng.choice(suitable)) if suitable else STATIC
 
-    # detected on the placed audio, so a sound that starts with the clip is an onset too
-    onsets = detect_onsets(audio, sample_rate) if style != STATIC else np.zeros(0)
-    # the first frame at or after each onset shows it; merge onsets a frame or two apart
-    frames_idx = np.ceil(onsets * fps - 1e-6).astype(int)
-    keep_t, keep_f = [], []
-    for t, f in zip(onsets, frames_idx):
-        if f >= n:
-            continue
-        if keep_f and f - keep_f[-1] < MIN_EVENT_GAP_FRAMES:
-            continue
-        keep_t.append(t)
-        keep_f.append(f)
-    events = np.asarray(keep_f, dtype=int)
+    # detected on the placed audio, so a sound that starts with the clip is an onset too; an
+    # ambience shows none, but its onsets still keep cuts away
+    heard = detect_onsets(audio, sample_rate) if style != STATIC or realism.cuts[0] < 1 else np.zeros(0)
+    onsets = heard if style != STATIC else np.zeros(0)
+    event_times, events = _visible_events(onsets, fps, n)
+    cuts = _draw_cuts(rng, realism, heard, fps, n)
 
-    sprite_size = int(short * rng.uniform(0.25, 0.45)) // 2 * 2
-    sprite = _make_sprite(rng, sprite_size, picture)
-    distractors = []
-    for _ in range(0 if clean else int(rng.integers(0, max_distractors + 1))):
-        d = {"size": int(short * rng.uniform(0.1, 0.25)), "path": rng.choice(["linear", "circle"]),
-             "x0": rng.uniform(0, w), "y0": rng.uniform(0, h), "vx": rng.uniform(-1, 1) * w * 0.4,
-             "radius": rng.uniform(5, short * 0.3), "omega": rng.uniform(0.5, 3.0), "phase": rng.uniform(0, 6.3)}
-        d["sprite"] = _make_sprite(rng, d["size"], None)
-        distractors.append(d)
-    scene = _Scene(h=h, w=w, fps=fps, n=n, background=_background(rng, h, w), sprite=sprite, sprite_size=sprite_size,
-                   distractors=distractors, noise=0.0 if clean else float(rng.choice([0.0, rng.uniform(0.005, 0.04)])),
-                   blur=0.0 if clean else float(rng.choice([0.0, rng.uniform(0.3, 1.5)])),
-                   shake_amp=0.0 if clean else float(rng.choice([0.0, rng.uniform(0.5, 3.0)])), rng=rng)
-    for d in distractors:
-        d["xs"], d["ys"] = _distractor_positions(scene, d)
-    base_x = w * rng.uniform(0.3, 0.7)
-    floor_y = h * rng.uniform(0.75, 0.92)
-    frames = _compose(scene, style, events, base_x, floor_y)
+    scene = _Scene(h=h, w=w, fps=fps, n=n, short=short, clean=clean, realism=realism,
+                   artefacts=_draw_artefacts(rng, realism), rng=rng)
+    bounds = [0, *cuts, n]
+    shots = [_draw_shot(scene, a, b, picture, max_distractors) for a, b in zip(bounds[:-1], bounds[1:])]
+    frames = _compose(scene, shots, style, events)
 
-    meta = {"seed": seed, "fps": fps, "size": [w, h], "style": style, "kind": kind, "lead_in": lead,
-            "picture": str(picture) if picture else None, "distractors": len(distractors), "noise": scene.noise,
-            "blur": scene.blur, "camera_shake": scene.shake_amp, "onsets_detected": len(onsets)}
+    meta = {"seed": seed, "fps": fps, "size": [w, h], "style": style, "kind": kind, **placed,
+            "picture": str(picture) if picture else None, "onsets_detected": len(onsets),
+            "cuts": [round(c / fps, 4) for c in cuts], "shots": [s.meta for s in shots], "artefacts": scene.artefacts}
     return RenderedPair(frames=frames, times=np.arange(n) / fps, fps=fps, audio=audio, sample_rate=sample_rate,
-                        event_times=np.asarray(keep_t, dtype=np.float64), event_frames=events, style=style, meta=meta)
+                        event_times=event_times, event_frames=events, style=style, meta=meta)
 
 
 def write_pair_mp4(pair: RenderedPair, path: str | Path, crf: int = 20) -> Path:
