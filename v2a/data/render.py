@@ -473,7 +473,7 @@ def _camera(scene: _Scene, shot: _Shot, pose: _Pose, timing: _Timing) -> _Camera
     zoom = np.ones_like(t)
     if _chance(rng, real.zoom):
         zoom = 1 + rng.uniform(0.1, 0.35) * (ease if rng.random() < 0.5 else 1 - ease)
-    shot.meta["zoom"] = round(float(zoom.max()), 3)
+    shot.meta["zoom"] = [round(float(zoom[0]), 3), round(float(zoom[-1]), 3)]
     shot.meta["pan"] = [0.0, 0.0]
     if _chance(rng, real.pan):
         reach = _pan_reach(scene, shot, anchor, float(zoom.max()))
