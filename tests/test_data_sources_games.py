@@ -166,12 +166,44 @@ CASES = {
                   {"o/baseoa/pak0.pk3/sound/player/footsteps/splash1.wav": "footsteps_water",
                    "o/baseoa/pak0.pk3/sound/player/sarge/death1.wav": None,
                    "o/missionpack/mp-pak0.pk3/sound/weapons/vulcan/wvulfire.wav": "machine_gun"}),
+    "lugaru": ({"usr/share/games/lugaru/Sounds/FootStepSnow1.ogg": b"", "usr/share/games/lugaru/Sounds/ConsoleFail.ogg": b""},
+               {"usr/share/games/lugaru/Sounds/FootStepSnow1.ogg": "footsteps_snow", "usr/share/games/lugaru/Sounds/ConsoleFail.ogg": None}),
+    "btanks": ({"b/data/sounds/nuke-explosion.ogg": b"", "b/data/sounds/menu/select.ogg": b""},
+               {"b/data/sounds/nuke-explosion.ogg": "explosion", "b/data/sounds/menu/select.ogg": None}),
+    "endless-sky": ({"e/sounds/heavy laser~.wav": b"", "e/sounds/explosion huge.wav": b""},
+                    {"e/sounds/heavy laser~.wav": "laser_gun", "e/sounds/explosion huge.wav": "explosion"}),
+    "flare": ({"f/soundfx/environment/river_loop.ogg": b"", "f/soundfx/npcs/male_merchant_01.ogg": b"", "f/soundfx/steps/step_metal1.ogg": b""},
+              {"f/soundfx/environment/river_loop.ogg": "water_stream", "f/soundfx/npcs/male_merchant_01.ogg": None,
+               "f/soundfx/steps/step_metal1.ogg": "footsteps_metal"}),
+    "hedgewars": ({"h/Data/Sounds/shotgunfire.ogg": b"", "h/Data/Sounds/voices/Pirate/Hello.ogg": b"", "h/Data/Sounds/5G.ogg": b""},
+                  {"h/Data/Sounds/shotgunfire.ogg": "shotgun", "h/Data/Sounds/voices/Pirate/Hello.ogg": None, "h/Data/Sounds/5G.ogg": None}),
+    "warmux": ({"w/sound/default/weapons/grenade_bounce.ogg": b"", "w/sound/default/voices/bomb.ogg": b""},
+               {"w/sound/default/weapons/grenade_bounce.ogg": "bounce", "w/sound/default/voices/bomb.ogg": None}),
+    "freedroidrpg": ({"d/sound/effects/Glass_Break.ogg": b"", "d/sound/effects/tux_ingame_comments/CantRepairThat.ogg": b""},
+                     {"d/sound/effects/Glass_Break.ogg": "glass_break", "d/sound/effects/tux_ingame_comments/CantRepairThat.ogg": None}),
+    "bucklespring": ({"usr/share/buckle/wav/1c-0.wav": b"", "usr/share/buckle/wav/1c-1.wav": b""},
+                     {"usr/share/buckle/wav/1c-0.wav": "keyboard_typing", "usr/share/buckle/wav/1c-1.wav": "keyboard_typing"}),
+    "cube2": ({"c/packages/sounds/q009/minigun2.ogg": b"", "c/packages/sounds/aard/pain5.wav": b""},
+              {"c/packages/sounds/q009/minigun2.ogg": "machine_gun", "c/packages/sounds/aard/pain5.wav": "human_pain"}),
+    "tuxfootball": ({"t/sound/refwhistlelong.wav": b"", "t/sound/ingame.ogg": b""}, {"t/sound/refwhistlelong.wav": "whistle", "t/sound/ingame.ogg": None}),
+    "extremetuxracer": ({"x/sounds/snow_slide.wav": b"", "x/sounds/pickup1.wav": b""}, {"x/sounds/snow_slide.wav": "sliding", "x/sounds/pickup1.wav": None}),
     "hydrogen-effects": ({"usr/share/hydrogen/data/drumkits/GuitarStrums/drumkit.xml": DRUMKIT.encode(),
                           "usr/share/hydrogen/data/drumkits/GuitarStrums/Bmajor_00.flac": b"",
                           "usr/share/hydrogen/data/drumkits/GuitarStrums/Fsharp major_02.flac": b""},
                          {"usr/share/hydrogen/data/drumkits/GuitarStrums/Bmajor_00.flac": "guitar_strum",
                           "usr/share/hydrogen/data/drumkits/GuitarStrums/Fsharp major_02.flac": "guitar_strum"}),
 }
+
+
+def test_hydrogen_data_is_read_as_drum_kits(tmp_path):
+    kit = tmp_path / "usr/share/hydrogen/data/drumkits/GMRockKit"
+    kit.mkdir(parents=True)
+    (kit / "drumkit.xml").write_text(DRUMKIT.replace("belofilms.com - AC-Guitar-Strums (flac)", "GMRockKit")
+                                     .replace("\\\\ B Key \\\\", "Kick Long").replace("F#major / B5", "Snare Rock"))
+    for name in ("Bmajor_00.flac", "Fsharp major_02.flac"):
+        (kit / name).write_bytes(b"")
+    spec = SOURCES["hydrogen-data"]
+    assert sorted(s.category.name for s in spec.scan(tmp_path, spec)) == ["kick_drum", "snare_drum"]
 
 
 def make_tree(root: Path, files: dict) -> None:

@@ -617,6 +617,58 @@ def scan_openarena(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
     yield from with_dep5_licenses(_scan_named_files(root, spec, "/sound/", skip, members=_zip_audio(root, "*.pk3")), root, spec)
 
 
+def scan_lugaru(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # the copyright file's "Data/*" (CC-BY-SA-3.0) is the installed sound folder: the spec's license
+    yield from _scan_named_files(root, spec, "/Sounds/", re.compile(r"Console"))
+
+
+def scan_btanks(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/sounds/", re.compile(r"/menu/")), root, spec)
+
+
+def scan_endless_sky(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/sounds/"), root, spec)
+
+
+def scan_flare(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # merchants' greetings (npcs/) and the war cry are voices
+    skip = re.compile(r"/npcs/|warcry|level_up|no_mana|flying_loot")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/soundfx/", skip), root, spec)
+
+
+def scan_hedgewars(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # voices/ are the hedgehogs' lines; "1C".."9D" are piano notes of a tune, custom* unnamed
+    skip = re.compile(r"/voices/|/\d[A-G]\.ogg|custom\d|valkyries|hogchant|Yoohoo|countdown|Hellish|TARDIS|suddendeath")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/Data/Sounds/", skip), root, spec)
+
+
+def scan_warmux(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from _scan_named_files(root, spec, "/sound/default/", re.compile(r"/voices/|victory|sherif|newcomer"))
+
+
+def scan_freedroidrpg(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # Tux's comments and the bots' phrases are speech
+    skip = re.compile(r"tux_ingame_comments|bot_sounds|Takeover|Mission_Status|read_sign")
+    yield from _scan_named_files(root, spec, "/sound/effects/", skip)
+
+
+def scan_bucklespring(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # one press and one release per key of an IBM Model M, named by scan code ("1c-0.wav")
+    yield from _scan_named_files(root, spec, "/buckle/wav/", hint=lambda named: "keyboard key")
+
+
+def scan_cube2(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/packages/sounds/"), root, spec)
+
+
+def scan_tuxfootball(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from _scan_named_files(root, spec, "/sound/", re.compile(r"ingame"))
+
+
+def scan_extremetuxracer(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from _scan_named_files(root, spec, "/sounds/", re.compile(r"pickup"))
+
+
 # ---------------------------------------------------------------------------------------------
 # a user's folder of plain audio files
 
@@ -674,12 +726,26 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec("warzone2100", "warzone2100-data", "GPL-2+", "Warzone 2100 (Pumpkin Studios, the Warzone 2100 Project)", scan_warzone2100),
         SourceSpec("lincity", "lincity-ng-data", "GPL-2+", "LinCity-NG (the LinCity-NG developers)", scan_lincity),
         SourceSpec("openarena", "openarena-data", "GPL-2+", "OpenArena (the OpenArena team, id Software)", scan_openarena),
+        SourceSpec("lugaru", "lugaru-data", "CC-BY-SA-3.0", "Lugaru (Wolfire Games and the Lugaru community)", scan_lugaru),
+        SourceSpec("btanks", "btanks-data", "Battle-Tanks-License", "Battle Tanks (Netive Media Group)", scan_btanks),
+        SourceSpec("endless-sky", "endless-sky-data", "GPL-3+", "Endless Sky (Michael Zahniser and contributors)", scan_endless_sky),
+        SourceSpec("flare", "flare-game", "CC-BY-SA-3.0+", "Flare: Empyrean Campaign (the Flare team)", scan_flare),
+        SourceSpec("hedgewars", "hedgewars-data", "GPL-2", "Hedgewars (Andrey Korotaev and contributors)", scan_hedgewars),
+        SourceSpec("warmux", "warmux-data", "GPL-2+", "WarMUX (the WarMUX team and contributors)", scan_warmux),
+        SourceSpec("freedroidrpg", "freedroidrpg-data", "GPL-2+", "FreedroidRPG (the FreedroidRPG team)", scan_freedroidrpg),
+        SourceSpec("bucklespring", "bucklespring-data", "GPL-2+", "bucklespring (Ico Doornekamp)", scan_bucklespring),
+        SourceSpec("hydrogen-data", "hydrogen-data", "GPL-2+", "Hydrogen default drum kits", scan_hydrogen),
+        SourceSpec("cube2", "cube2-data", "CC-BY-3.0", "Cube 2: Sauerbraten", scan_cube2),
+        SourceSpec("tuxfootball", "tuxfootball", "GPL-2+", "Tux Football (Jason Wood and contributors)", scan_tuxfootball),
+        SourceSpec("extremetuxracer", "extremetuxracer-data", "GPL-2+", "Extreme Tux Racer (the ETR team)", scan_extremetuxracer),
     )
 }
 # new sources in the order their labels are trusted: the first of a near-duplicate pair across
 # sources is kept (see library.cross_source_duplicates)
 NEW_SOURCES = ("qabcs", "triplea", "openclonk", "minetest", "ufoai", "redeclipse", "widelands", "supertuxkart", "lmms",
-               "sonic-pi", "hydrogen-effects", "nexuiz", "warzone2100", "lincity", "openarena")
+               "sonic-pi", "hydrogen-effects", "nexuiz", "warzone2100", "lincity", "openarena", "lugaru", "btanks",
+               "endless-sky", "flare", "hedgewars", "warmux", "freedroidrpg", "bucklespring", "hydrogen-data", "cube2",
+               "tuxfootball", "extremetuxracer")
 DEFAULT_SOURCES = ("0ad", "hydrogen", "tuxpaint", "wesnoth", "megaglest", "freedesktop", "opensfx", "sound-icons",
                    "soundfont") + NEW_SOURCES
 
