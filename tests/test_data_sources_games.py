@@ -7,6 +7,7 @@ import gzip
 import io
 import struct
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -14,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from v2a.data.captions import CATEGORIES, CATEGORY_BY_NAME, FAMILIES, categorize
-from v2a.data.formats import C4GROUP_ENTRY, C4GROUP_HEADER, _c4_unscramble, read_c4group
+from v2a.data.formats import C4GROUP_ENTRY, C4GROUP_HEADER, _c4_unscramble, read_c4group, read_qt_rcc
 from v2a.data.library import finalise, process_sounds
 from v2a.data.sources import DEFAULT_SOURCES, NEW_SOURCES, SOURCES, RawSound, dep5_license, read_dep5
 
@@ -49,6 +50,60 @@ def test_read_c4group_walks_child_groups():
                                             ("Animals.ocg/Bat.ocg/Flutter1.wav", b"flutter"), ("authors.txt", b"ala")]
     with pytest.raises(Exception):
         read_c4group(gzip.compress(c4_group(files)))  # a plain gzip is not a group file
+
+
+# ---------------------------------------------------------------------------------------------
+# Qt resource files
+
+
+def qt_rcc(tree: dict) -> bytes:
+    """A version-2 rcc: nodes breadth first (a directory's children contiguous), then data and
+    names; a ``("zlib", bytes)`` value is stored compressed."""
+    nodes: list[bytes] = [b""]
+    data, names = bytearray(), bytearray()
+    queue = [(0, "", tree)]
+    while queue:
+        index, name, content = queue.pop(0)
+        name_offset = len(names)
+        names.extend(struct.pack(">HI", len(name), 0) + name.encode("utf-16-be"))
+        if isinstance(content, dict):
+            first = len(nodes)
+            nodes.extend([b""] * len(content))
+            nodes[index] = struct.pack(">IHII", name_offset, 2, len(content), first) + bytes(8)
+            queue.extend((first + j, n, c) for j, (n, c) in enumerate(content.items()))
+        else:
+            flags, payload = (1, struct.pack(">I", len(content[1])) + zlib.compress(content[1])) if isinstance(content, tuple) else (0, content)
+            nodes[index] = struct.pack(">IHHHI", name_offset, flags, 0, 0, len(data)) + bytes(8)
+            data.extend(struct.pack(">I", len(payload)) + payload)
+    tree_bytes = b"".join(nodes)
+    header_size = 20
+    return (b"qres" + struct.pack(">4I", 2, header_size, header_size + len(tree_bytes), header_size + len(tree_bytes) + len(data))
+            + tree_bytes + bytes(data) + bytes(names))
+
+
+def test_read_qt_rcc_finds_nested_and_compressed_files():
+    rcc = qt_rcc({"gcompris": {"src": {"instruments": {"resource": {"cello.ogg": b"cello", "harp.ogg": ("zlib", b"harp" * 50)}}},
+                               "readme.txt": b"hi"}})
+    assert read_qt_rcc(rcc) == [("gcompris/src/instruments/resource/cello.ogg", b"cello"),
+                                ("gcompris/src/instruments/resource/harp.ogg", b"harp" * 50), ("gcompris/readme.txt", b"hi")]
+    with pytest.raises(Exception):
+        read_qt_rcc(b"RIFF" + rcc[4:])
+
+
+def test_gcompris_scans_activity_resources_but_not_speech_or_music(tmp_path):
+    folder = tmp_path / "usr/share/gcompris-qt/rcc"
+    folder.mkdir(parents=True)
+    (folder / "instruments.rcc").write_bytes(qt_rcc({"gcompris": {"src": {"activities": {"instruments": {"resource": {
+        "cello.ogg": b"c", "tambourine.ogg": ("zlib", b"t")}}}}}}))
+    (folder / "memory-sound.rcc").write_bytes(qt_rcc({"gcompris": {"src": {"activities": {"memory-sound": {"resource": {
+        "LRStartAndStopCarEngine1LACut.ogg": b"e", "LRHeart_beat_01_LA.ogg": b"h"}}}}}}))
+    (folder / "lang.rcc").write_bytes(qt_rcc({"gcompris": {"resource": {"cow.ogg": b"spoken"}}}))
+    (folder / "explore_world_music.rcc").write_bytes(qt_rcc({"gcompris": {"resource": {"music": {"ireland.ogg": b"m"}}}}))
+    found = {Path(s.original).name: s for s in SOURCES["gcompris"].scan(tmp_path, SOURCES["gcompris"])}
+    assert {k: s.category.name for k, s in found.items()} == {
+        "cello.ogg": "string_instrument", "tambourine.ogg": "tambourine", "LRStartAndStopCarEngine1LACut.ogg": "motor_vehicle",
+        "LRHeart_beat_01_LA.ogg": "heartbeat"}
+    assert found["tambourine.ogg"].read() == b"t"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Small binary formats the sound sources need: OpenTTD's ``.cat`` sound container, Clonk's
-group files (``.ocg``/``.ocd``) and Standard MIDI files (written, to render General MIDI
-programs with a synthesizer).
+group files (``.ocg``/``.ocd``), Qt resource files (``.rcc``) and Standard MIDI files
+(written, to render General MIDI programs with a synthesizer).
 
 Both are tiny, documented formats; reading and writing them here avoids a dependency.
 """
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import gzip
 import struct
+import zlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -97,6 +98,48 @@ def _c4_entries(raw: bytes, base: int, prefix: str) -> Iterator[tuple[str, bytes
             yield from _c4_entries(raw, data_start + offset, f"{prefix}{name}/")
         else:
             yield f"{prefix}{name}", raw[data_start + offset: data_start + offset + size]
+
+
+# ---------------------------------------------------------------------------------------------
+# Qt resource files (GCompris' activities)
+
+
+def read_qt_rcc(data: bytes) -> list[tuple[str, bytes]]:
+    """``(path, bytes)`` of every file in a binary Qt resource (``rcc``) file.
+
+    Layout (big-endian): ``qres``, version, then the offsets of the tree, the data and the
+    names. Tree nodes are 14 bytes (22 from version 2 on: a modification time follows):
+    name offset, flags (1 zlib, 2 directory, 4 zstd), then a directory's child count and
+    first child index, or a file's locale and data offset. Names are a length, a hash and
+    UTF-16 text; data are a length and the bytes (zlib ones led by the unpacked length).
+    """
+    if data[:4] != b"qres":
+        raise V2AError("not a Qt resource file: bad magic")
+    version, tree, data_start, names = struct.unpack_from(">4I", data, 4)
+    node_size = 14 if version == 1 else 22
+
+    def name(i: int) -> str:
+        offset = names + struct.unpack_from(">I", data, tree + i * node_size)[0]
+        length = struct.unpack_from(">H", data, offset)[0]
+        return data[offset + 6: offset + 6 + 2 * length].decode("utf-16-be")
+
+    files = []
+
+    def walk(i: int, prefix: str) -> None:
+        flags = struct.unpack_from(">H", data, tree + i * node_size + 4)[0]
+        if flags & 2:
+            count, first = struct.unpack_from(">2I", data, tree + i * node_size + 6)
+            for child in range(first, first + count):
+                walk(child, f"{prefix}{name(child)}/")
+            return
+        offset = data_start + struct.unpack_from(">I", data, tree + i * node_size + 10)[0]
+        payload = data[offset + 4: offset + 4 + struct.unpack_from(">I", data, offset)[0]]
+        if flags & 4:
+            raise V2AError(f"{prefix[:-1]}: zstd-compressed resources are not supported")
+        files.append((prefix[:-1], zlib.decompress(payload[4:]) if flags & 1 else payload))
+
+    walk(0, "")
+    return files
 
 
 # ---------------------------------------------------------------------------------------------

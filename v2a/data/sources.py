@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .captions import (GM_VOICES, Category, captions_for, categorize, gm_captions, opensfx_label, sound_icon_label,
                        specific_caption)
-from .formats import read_c4group, read_cat
+from .formats import read_c4group, read_cat, read_qt_rcc
 
 logger = logging.getLogger(__name__)
 
@@ -103,12 +103,13 @@ def _zip_audio(root: Path, archive_name: str) -> Iterator[Member]:
             yield f"{archive.relative_to(root).as_posix()}/{name}", reader(name)
 
 
-def _c4group_audio(root: Path, group_name: str) -> Iterator[Member]:
-    """Audio files inside the Clonk group files called ``group_name`` under ``root``."""
-    for group in sorted(p for p in root.rglob(group_name) if p.is_file()):
-        for name, data in read_c4group(group.read_bytes()):
+def _archive_audio(root: Path, archive_name: str, read_archive: Callable[[bytes], list[tuple[str, bytes]]]) -> Iterator[Member]:
+    """Audio files inside the archives called ``archive_name`` under ``root`` that
+    ``read_archive`` unpacks whole (Clonk groups, Qt resources: a few MB each)."""
+    for archive in sorted(p for p in root.rglob(archive_name) if p.is_file()):
+        for name, data in read_archive(archive.read_bytes()):
             if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
-                yield f"{group.relative_to(root).as_posix()}/{name}", (lambda d=data: d)
+                yield f"{archive.relative_to(root).as_posix()}/{name}", (lambda d=data: d)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -548,7 +549,7 @@ OPENCLONK_SKIP = re.compile(r"/Skin\.ocg/\w+\.ocg/(Confirm|Decline|Doubt|EvilCon
 
 def scan_openclonk(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
     # sounds live in Sound.ocg only; a group's folders end in ".ocg", which the hint drops
-    yield from _scan_named_files(root, spec, "Sound.ocg/", OPENCLONK_SKIP, members=_c4group_audio(root, "Sound.ocg"),
+    yield from _scan_named_files(root, spec, "Sound.ocg/", OPENCLONK_SKIP, members=_archive_audio(root, "Sound.ocg", read_c4group),
                                  hint=lambda named: named.replace(".ocg", ""))
 
 
@@ -669,6 +670,19 @@ def scan_extremetuxracer(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
     yield from _scan_named_files(root, spec, "/sounds/", re.compile(r"pickup"))
 
 
+# GCompris: each activity's sounds inside its Qt resource file; lang.rcc and the voices are
+# speech, explore_world_music is music
+GCOMPRIS_SKIP = re.compile(r"/(lang|explore_world_music|chronos)\.rcc/|youcannot|tuxok|silence|guitar_melody|bonus|completetask")
+
+
+def scan_gcompris(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # "LRFireballs_01_LA", "LRStartAndStopCarEngine1LACut": Freesound names with the LA
+    # recordist's initials, which the hint drops
+    sounds = _scan_named_files(root, spec, "/resource/", GCOMPRIS_SKIP, members=_archive_audio(root, "*.rcc", read_qt_rcc),
+                               hint=lambda named: re.sub(r"^LR|LA(Cut)?$|_LA$", "", Path(named).name))
+    yield from with_dep5_licenses(sounds, root, spec)
+
+
 # ---------------------------------------------------------------------------------------------
 # a user's folder of plain audio files
 
@@ -737,6 +751,7 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec("hydrogen-data", "hydrogen-data", "GPL-2+", "Hydrogen default drum kits", scan_hydrogen),
         SourceSpec("cube2", "cube2-data", "CC-BY-3.0", "Cube 2: Sauerbraten", scan_cube2),
         SourceSpec("tuxfootball", "tuxfootball", "GPL-2+", "Tux Football (Jason Wood and contributors)", scan_tuxfootball),
+        SourceSpec("gcompris", "gcompris-qt-data", "GPL-3+", "GCompris (Timothée Giet, Bruno Coudoin and contributors)", scan_gcompris),
         SourceSpec("extremetuxracer", "extremetuxracer-data", "GPL-2+", "Extreme Tux Racer (the ETR team)", scan_extremetuxracer),
     )
 }
@@ -745,7 +760,7 @@ SOURCES: dict[str, SourceSpec] = {
 NEW_SOURCES = ("qabcs", "triplea", "openclonk", "minetest", "ufoai", "redeclipse", "widelands", "supertuxkart", "lmms",
                "sonic-pi", "hydrogen-effects", "nexuiz", "warzone2100", "lincity", "openarena", "lugaru", "btanks",
                "endless-sky", "flare", "hedgewars", "warmux", "freedroidrpg", "bucklespring", "hydrogen-data", "cube2",
-               "tuxfootball", "extremetuxracer")
+               "tuxfootball", "extremetuxracer", "gcompris")
 DEFAULT_SOURCES = ("0ad", "hydrogen", "tuxpaint", "wesnoth", "megaglest", "freedesktop", "opensfx", "sound-icons",
                    "soundfont") + NEW_SOURCES
 
