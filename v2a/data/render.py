@@ -154,7 +154,8 @@ def _place_sound(wav: np.ndarray, rng: np.random.Generator, fps: float, sample_r
     return audio, n, {"lead_in": lead, "tail": tail, "offset": 0.0, "copies": 1}
 
 
-def _fill(wav: np.ndarray, length: int, rng: np.random.Generator, sample_rate: int, ambience: bool) -> tuple[np.ndarray, dict]:
+def _fill(wav: np.ndarray, length: int, rng: np.random.Generator, sample_rate: int,
+          ambience: bool) -> tuple[np.ndarray, dict]:
     """``length`` samples of ``wav`` from a random point inside it, repeated if it is too short.
 
     Events repeat after a short pause (a knock, then another); an ambience loops with a 50 ms
@@ -252,9 +253,9 @@ class _Shot:
 def _draw_distractor(scene: _Scene) -> dict:
     """A silent object on a smooth path: wrapping straight across, on a circle, or wandering."""
     rng, short, h, w = scene.rng, scene.short, scene.h, scene.w
-    d = {"size": int(short * rng.uniform(0.1, 0.25)), "path": str(rng.choice(["linear", "circle", "wander"])), "x0": rng.uniform(0, w),
-         "y0": rng.uniform(0, h), "vx": rng.uniform(-1, 1) * w * 0.4, "radius": rng.uniform(5, short * 0.3),
-         "omega": rng.uniform(0.5, 3.0), "phase": rng.uniform(0, 6.3)}
+    d = {"size": int(short * rng.uniform(0.1, 0.25)), "path": str(rng.choice(["linear", "circle", "wander"])),
+         "x0": rng.uniform(0, w), "y0": rng.uniform(0, h), "vx": rng.uniform(-1, 1) * w * 0.4,
+         "radius": rng.uniform(5, short * 0.3), "omega": rng.uniform(0.5, 3.0), "phase": rng.uniform(0, 6.3)}
     d["sprite"] = scenery.make_sprite(rng, d["size"], None, cartoon=_chance(rng, scene.realism.cartoon))
     return d
 
