@@ -129,9 +129,9 @@ def read_dep5(text: str) -> list[tuple[list[str], str, str]]:
                 key, _, value = line.partition(":")
                 key = key.strip()
                 fields[key] = value.strip()
-        if "Files" in fields and "License" in fields:
+        if "Files" in fields and fields.get("License", "").strip():
             holders = " ".join(line.strip() for line in fields.get("Copyright", "").splitlines() if line.strip() != ".")
-            stanzas.append((fields["Files"].split(), fields["License"].splitlines()[0].strip(), holders))
+            stanzas.append((fields["Files"].split(), fields["License"].strip().splitlines()[0], holders))
     return stanzas
 
 
@@ -683,6 +683,39 @@ def scan_gcompris(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
     yield from with_dep5_licenses(sounds, root, spec)
 
 
+def scan_supertux(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    # sounds/ only: speech/ holds the spoken lines
+    skip = re.compile(r"welldone|excellent|tada|lifeup|upgrade|invincible|outfit|retro_fall")
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/supertux2/sounds/", skip), root, spec)
+
+
+def scan_naev(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from with_dep5_licenses(_scan_named_files(root, spec, "/dat/snd/sounds/", re.compile(r"hail|nav\.|target")), root, spec)
+
+
+# Berusky 2 names its sounds in Czech; the words that say what is heard, in English
+BERUSKY2_WORDS = {
+    "auto": "car", "blesk": "lightning", "bubl": "bubbles", "bubliny": "bubbles", "dest": "rain", "exploze": "explosion",
+    "hrebik": "hammer nail", "hrom": "thunder", "kap": "water drip", "krysa": "rat", "ptak": "bird", "racek": "seagull",
+    "vitr": "wind", "voda": "water", "vytah": "elevator", "zblunk": "splash", "dvereotevrit": "door open",
+    "dverezavrit": "door close", "krumpac": "pickaxe", "odemceni": "unlock", "parnik": "steamboat ship", "zvon": "bell",
+    "les": "forest", "swamp": "frog", "stepsand": "sand footsteps", "stepsgrass": "grass footsteps", "stepsnow": "snow footsteps",
+    "stepssteel": "metal footsteps", "stepsstone": "stone footsteps", "stepswood": "wood footsteps", "wstep": "water footsteps",
+    "eat": "eating", "bedna": "wood hit", "padkov": "metal hit", "paddrevo": "wood hit", "pad": "thud", "mesto": "town",
+    "village": "town", "telep": "teleport", "rozpad": "collapse",
+}
+
+
+def _berusky2_hint(named: str) -> str:
+    """The English for a name's first word ("Vytah_jizda" -> "elevator"); English names ("Crow2") stay."""
+    word = re.split(r"[\d_ ]", Path(named).name.lower())[0]
+    return BERUSKY2_WORDS.get(word, word)
+
+
+def scan_berusky2(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
+    yield from _scan_named_files(root, spec, "/sound/sound/", hint=_berusky2_hint)
+
+
 # ---------------------------------------------------------------------------------------------
 # a user's folder of plain audio files
 
@@ -752,6 +785,9 @@ SOURCES: dict[str, SourceSpec] = {
         SourceSpec("cube2", "cube2-data", "CC-BY-3.0", "Cube 2: Sauerbraten", scan_cube2),
         SourceSpec("tuxfootball", "tuxfootball", "GPL-2+", "Tux Football (Jason Wood and contributors)", scan_tuxfootball),
         SourceSpec("gcompris", "gcompris-qt-data", "GPL-3+", "GCompris (Timothée Giet, Bruno Coudoin and contributors)", scan_gcompris),
+        SourceSpec("supertux", "supertux-data", "GPL-2+", "SuperTux (the SuperTux Devel Team)", scan_supertux),
+        SourceSpec("naev", "naev-data", "GPL-3+", "Naev (Edgar Simo-Serra and others)", scan_naev),
+        SourceSpec("berusky2", "berusky2-data", "GPL-2+", "Berusky 2 (AnakreoN)", scan_berusky2),
         SourceSpec("extremetuxracer", "extremetuxracer-data", "GPL-2+", "Extreme Tux Racer (the ETR team)", scan_extremetuxracer),
     )
 }
@@ -760,7 +796,7 @@ SOURCES: dict[str, SourceSpec] = {
 NEW_SOURCES = ("qabcs", "triplea", "openclonk", "minetest", "ufoai", "redeclipse", "widelands", "supertuxkart", "lmms",
                "sonic-pi", "hydrogen-effects", "nexuiz", "warzone2100", "lincity", "openarena", "lugaru", "btanks",
                "endless-sky", "flare", "hedgewars", "warmux", "freedroidrpg", "bucklespring", "hydrogen-data", "cube2",
-               "tuxfootball", "extremetuxracer", "gcompris")
+               "tuxfootball", "extremetuxracer", "gcompris", "supertux", "naev", "berusky2")
 DEFAULT_SOURCES = ("0ad", "hydrogen", "tuxpaint", "wesnoth", "megaglest", "freedesktop", "opensfx", "sound-icons",
                    "soundfont") + NEW_SOURCES
 
