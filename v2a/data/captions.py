@@ -166,7 +166,7 @@ CATEGORIES: tuple[Category, ...] = (
     _c("wood_hit", [r"wood ?(hit|impact|knock)", r"tree hit", r"\bthwack", r"\bknock"], ["a wooden knock", "wood striking wood", "a hollow wooden thud"]),
     _c("skateboard", [r"skateboard", r"roller ?skate", r"ice ?skate"], ["a skateboard rolls", "skateboard wheels on pavement", "skating"]),
     _c("sliding", [r"(snow|ice|mud|grass|rock|leaves) ?slide", r"\bsled\b", r"toboggan"], ["sliding over snow", "a sled slides downhill", "something slides along the ground"], AMBIENCE),
-    _c("ice_crack", [r"\bice\b"], ["ice cracking", "ice chunks clinking", "cracking ice"]),
+    _c("ice_crack", [r"\bice\b", r"\bice(crash|block)"], ["ice cracking", "ice chunks clinking", "cracking ice"]),
     _c("rockfall", [r"rock ?fall", r"landslide", r"rubble", r"falling rocks?"], ["rocks tumbling down", "a rockfall", "stones crashing down a slope"]),
     _c("bounce", [r"\bbounce", r"rubber ball", r"\bboing"], ["a ball bounces", "something bounces", "a bouncing ball"]),
     _c("thud", [r"\bthud", r"general hit", r"soft (hit|touch)", r"organic hit", r"object falling", r"perc impact", r"place node", r"dug node", r"item drop", r"dig (crumbly|snappy)",
