@@ -9,9 +9,10 @@ One module per concern:
 
 - :mod:`v2a.data.sources`: where recordings come from (Debian packages, folders) and how
   their paths and metadata become categories, captions and split groups;
-- :mod:`v2a.data.formats`: small readers/writers for OpenTTD's ``.cat`` sound files and MIDI;
+- :mod:`v2a.data.formats`: small readers/writers for OpenTTD's ``.cat`` sound files, Clonk groups, Qt
+  resource files and MIDI;
 - :mod:`v2a.data.soundfont`: General MIDI instrument and effect clips rendered with fluidsynth;
-- :mod:`v2a.data.captions`: the category vocabulary and caption phrasings;
+- :mod:`v2a.data.captions`: the category vocabulary (categories in families) and caption phrasings;
 - :mod:`v2a.data.processing`: decoding, silence trimming, splitting, loudness, near-duplicates;
 - :mod:`v2a.data.splits`: train / validation / test split by recording group;
 - :mod:`v2a.data.library`: the builder that ties them together and writes the manifest;

@@ -11,6 +11,9 @@ Rules are regular expressions searched in the lower-cased hint with camelCase, `
 ``-`` turned into spaces; order matters (``ride bell`` must win over ``bell``). A rule may be
 limited to a domain: the drum words (``kick``, ``hat``, ``stick``) mean something else in a
 game's sound folder.
+
+Categories are the lower level of a two-level taxonomy: each belongs to one of about twenty
+families (:data:`FAMILIES`: animals, birds, footsteps, weapons, ...), recorded in the manifest.
 """
 
 from __future__ import annotations
@@ -342,8 +345,8 @@ CATEGORIES: tuple[Category, ...] = (
        ["a notification chime", "a computer beep", "an interface click"], CALL),
 )
 
-# Categories added with the OpenSFX, sound-icons and General MIDI sources. They come after
-# all earlier rules, so the categories of already-built sources do not change.
+# Categories added with the OpenSFX, sound-icons and General MIDI sources, after all earlier
+# rules: only hints that nothing above names reach them.
 CATEGORIES += (
     # --- vehicles and machines -------------------------------------------------------------------
     _c("train", [r"\btrain\b", r"locomotive", r"\bmaglev", r"\bmonorail", r"steam engine"],
