@@ -333,6 +333,9 @@ def test_taxonomy_families_cover_every_category():
     assert all(c.family in FAMILIES and c.name in FAMILIES[c.family] for c in CATEGORIES)
     assert all(len(c.captions) >= 3 for c in CATEGORIES)
     assert categorize("footsteps/snow3").family == "footsteps" and categorize("sound/animals/bird1_00").family == "birds"
+    # specific rules win over broad ones: a shotgun reload is no shot, an electric guitar no violin
+    assert categorize("weapons/reload-shotgun").name == "gun_reload" and categorize("weapons/shotgun").name == "shotgun"
+    assert categorize("electric_guitar").name == "guitar" and categorize("violin").name == "string_instrument"
     assert set(NEW_SOURCES) <= set(SOURCES)
 
 

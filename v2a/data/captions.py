@@ -130,7 +130,8 @@ CATEGORIES: tuple[Category, ...] = (
     _c("burp", [r"\bburp", r"belch"], ["a loud burp", "someone burps", "a belch"], CALL),
     _c("slap", [r"\bslap"], ["a slap", "a hand slaps", "a sharp slap"]),
     _c("children", [r"school", r"playground", r"children"], ["children playing", "kids shouting in a schoolyard", "a playground"], AMBIENCE),
-    # weapons, explosions and fire
+    # weapons, explosions and fire ("reload-shotgun" is a reload, not a shot)
+    _c("gun_reload", [r"reload", r"\bcock(ing)?\b", r"grenade pin", r"get arrow"], ["a gun is reloaded", "a weapon reloading click", "loading a magazine"]),
     _c("machine_gun", [r"machine ?gun", r"chain ?gun", r"\bsmg\b", r"\bmg(bar|tower|heavy)?\b", r"\bhmg\b", r"vulcan", r"minigun", r"asltmg",
                        r"strafing"], ["a machine gun fires", "rapid gunfire", "automatic weapon fire"]),
     _c("shotgun", [r"shotgun"], ["a shotgun blast", "a shotgun fires", "a loud shotgun shot"]),
@@ -138,7 +139,6 @@ CATEGORIES: tuple[Category, ...] = (
        ["a cannon fires", "a cannon booms", "artillery fire"]),
     _c("laser_gun", [r"\blaser", r"\bplasma", r"blaster", r"zapper", r"\bgauss", r"railgun", r"lsr\b", r"\bptl\b", r"\bbzap", r"\bbfg\b"],
        ["a laser gun fires", "a sci-fi blaster shot", "a laser zap"]),
-    _c("gun_reload", [r"reload", r"\bcock(ing)?\b", r"grenade pin", r"get arrow"], ["a gun is reloaded", "a weapon reloading click", "loading a magazine"]),
     _c("ricochet", [r"ricochet", r"richet", r"\bwhizz", r"bullet ?(body ?)?(impact|hit)", r"\btink\b"], ["a bullet ricochets", "a bullet whizzes past", "a ricochet ping"]),
     _c("missile", [r"missile", r"torpedo", r"rockets? launch", r"grenade ?launcher", r"rocket (human|plasma)", r"boompack"], ["a missile launches", "a rocket whooshes away", "a torpedo is fired"]),
     _c("shell_casing", [r"\bshells?\b", r"casings?\b"], ["shell casings clink on the floor", "a brass casing drops", "spent shells tinkling"]),
@@ -328,7 +328,7 @@ CATEGORIES: tuple[Category, ...] = (
                  r"\bink\b", r"\bpsi", r"summon", r"\bpotion", r"\bglob\b", r"wail"],
        ["a magical shimmer", "a spell is cast", "a sparkling magic sound"], CALL),
     _c("horn", [r"\bhorn\b", r"war ?horn", r"horn signals", r"fanfare", r"trumpet", r"bassoon"], ["a horn blows", "a trumpet fanfare", "a horn call"], CALL),
-    _c("string_instrument", [r"\bcello", r"violin", r"guitar", r"\berhu", r"\bgamba", r"\brabel", r"fiddle"], ["a violin plays", "a bowed string", "a cello note"], CALL),
+    _c("string_instrument", [r"\bcello", r"violin", r"\berhu", r"\bgamba", r"\brabel", r"fiddle"], ["a violin plays", "a bowed string", "a cello note"], CALL),
     _c("bell", [r"\bbell\b", r"\bding\b", r"\bchime", r"\bdreydl", r"complete"], ["a bell rings", "a ringing bell", "a chime"], CALL),
     _c("camera_shutter", [r"camera"], ["a camera shutter clicks", "a camera click", "taking a photo"]),
     _c("siren", [r"fire ?truck", r"siren", r"emergency"], ["a siren wails", "a fire engine siren", "an emergency siren"], CALL),
@@ -428,6 +428,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
                  "tavern_ambience", "harbor_ambience", "farm_ambience", "drone_ambience"),
 }
 _FAMILY_OF = {name: family for family, names in FAMILIES.items() for name in names}
+
+
+def family_of(category: str) -> str:
+    """The family of a category name ("dog" -> "animals"); "" for a name outside the taxonomy."""
+    return _FAMILY_OF.get(category, "")
 CATEGORIES = tuple(replace(c, family=_FAMILY_OF[c.name]) for c in CATEGORIES)
 
 CATEGORY_BY_NAME = {c.name: c for c in CATEGORIES}
