@@ -4,13 +4,14 @@
         [--autoencoder RUN/model ...] [--vocoder RUN/model ...]
 
 Takes N held-out real recordings of the library (a fixed random sample, at most 6 s each) and
-asks the evaluation's judge (aiSFX embedding + linear probe fitted on the train split, from
-the evaluation cache: run ``v2a eval`` once first) to name their category as they are, after
-the model's vocoder alone (true log-mel -> vocoder), and after autoencoder + vocoder, for the
-model's autoencoder and any extra autoencoder folders given; then for each extra vocoder folder
-given, after the true mel and after the model's autoencoder. The drop from the recordings to
-the vocoder row is what the mel format and vocoder lose, the drop from there to an autoencoder
-row what that autoencoder loses: the ceiling on how recognisable generated sound can be.
+asks the evaluation's judge (aiSFX embedding + linear probe fitted on the train split; cached in
+the evaluation cache, fitted on first use) to name their category (top-1, top-5) and family:
+as they are, after the model's vocoder alone (true log-mel -> vocoder), and after the audio
+latent + vocoder, for the model's latent and any extra latent folders given; then for each
+extra vocoder folder given, after the true mel and after the model's latent. Each row also
+gives the median multi-resolution STFT distance of its outputs to the recordings. The drop from
+the recordings to the vocoder row is what the mel format and vocoder lose, the drop from there
+to a latent's row what that latent loses: the ceiling on how recognisable generated sound can be.
 """
 
 from __future__ import annotations
@@ -38,8 +39,10 @@ def main():
 
     from v2a.audio import log_mel
     from v2a.autoencoder import load_audio_latent
+    from v2a.data.captions import family_of
     from v2a.data.library import load_clip, read_manifest
     from v2a.evaluation.embedding import AisfxEmbedding
+    from v2a.evaluation.metrics import multi_resolution_stft_distance
     from v2a.evaluation.run import fit_judge, resynthesize
     from v2a.presets import load_pipeline
 
@@ -60,13 +63,16 @@ def main():
     embedding = AisfxEmbedding(device="cpu")
 
     def report(name: str, outputs: list[np.ndarray], extra: str = ""):
-        top1, top5 = [], []
+        top1, top5, family = [], [], []
         for r, wave in zip(chosen, outputs):
             p = judge.predict_proba(embedding.embed_clip(wave, rate))
             rank = int((p > p[judge.label_index(r["category"])]).sum())
             top1.append(rank == 0)
             top5.append(rank < 5)
-        print(f"{name:56s} top-1 {np.mean(top1):.3f}  top-5 {np.mean(top5):.3f}{extra}", flush=True)
+            family.append(judge.predict_family(p) == family_of(r["category"]))
+        stft = np.median([multi_resolution_stft_distance(out, wave, rate) for out, wave in zip(outputs, waves)])
+        print(f"{name:56s} top-1 {np.mean(top1):.3f}  top-5 {np.mean(top5):.3f}  family {np.mean(family):.3f}  "
+              f"MR-STFT {stft:.3f}{extra}", flush=True)
 
     with torch.no_grad():
         report("recordings", waves)

@@ -45,3 +45,14 @@ def test_errors():
     judge = LinearJudge.fit(x, y)
     with pytest.raises(ValueError):
         judge.predict_proba(np.zeros((2, 5)))
+
+
+def test_family_probabilities_add_up_the_family_members():
+    # horses and cattle are both animals, rain is weather: two weak animal guesses beat one strong rain guess
+    x, y = _clusters()
+    judge = LinearJudge.fit(x, [{"dog": "horse", "drum": "cattle", "rain": "rain"}[label] for label in y])
+    probs = np.array([0.3, 0.3, 0.4])  # columns in judge.labels order: cattle, horse, rain
+    assert judge.labels == ["cattle", "horse", "rain"]
+    families = judge.family_proba(probs)
+    assert families == pytest.approx({"animals": 0.6, "weather": 0.4})
+    assert judge.predict_family(probs) == "animals" and judge.labels[int(np.argmax(probs))] == "rain"

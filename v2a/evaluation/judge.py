@@ -108,6 +108,20 @@ class LinearJudge:
     def label_index(self, label: str) -> int:
         return self.labels.index(label)
 
+    def family_proba(self, probs: np.ndarray) -> dict[str, float]:
+        """One clip's class probabilities summed per family of the taxonomy ("dog" and "cat" are both
+        "animals"): the coarser question a listener answers first."""
+        from ..data.captions import family_of
+
+        families: dict[str, float] = {}
+        for label, p in zip(self.labels, probs):
+            families[family_of(label)] = families.get(family_of(label), 0.0) + float(p)
+        return families
+
+    def predict_family(self, probs: np.ndarray) -> str:
+        families = self.family_proba(probs)
+        return max(families, key=families.get)
+
     # ---- storage --------------------------------------------------------------------------
 
     def save(self, path: str | Path) -> Path:

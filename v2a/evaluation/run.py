@@ -54,6 +54,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ..data.captions import family_of
 from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE, DEFAULT_WINDOW_SECONDS
 
 logger = logging.getLogger(__name__)
@@ -499,6 +500,8 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
                     s["correct"] = s["judge"] == item["category"]
                     # how many categories the judge ranks above the prompted one (0 = correct)
                     s["category_rank"] = int((probs > probs[judge.label_index(item["category"])]).sum())
+                    if family_of(item["category"]):
+                        s["family_correct"] = judge.predict_family(probs) == family_of(item["category"])
                 if name == "ground_truth":
                     p_gt = probs
                 s["kl"] = kl_divergence(p_gt, probs) if p_gt is not None else float("nan")
@@ -572,6 +575,10 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
             "judge_top5": _mean(float(r["systems"][name]["category_rank"] < 5) for r in judged
                                 if "category_rank" in r["systems"][name]),
             "judge_accuracy_pictured": _mean(float(r["systems"][name]["correct"]) for r in judged if r["picture"]),
+            "judge_family_accuracy": _mean(float(r["systems"][name]["family_correct"]) for r in judged
+                                           if "family_correct" in r["systems"][name]),
+            "judge_family_accuracy_pictured": _mean(float(r["systems"][name]["family_correct"]) for r in judged
+                                                    if r["picture"] and "family_correct" in r["systems"][name]),
             "kl_to_ground_truth": _mean(r["systems"][name]["kl"] for r in sounding),
             "frechet_distance": (frechet_distance(np.stack(emb), reference_embeddings)
                                  if len(emb) >= 2 and len(reference_embeddings) >= 2 else float("nan")),
@@ -652,7 +659,9 @@ COLUMNS = (  # key, header, format
     ("onset_f1_50ms", "F1@50", ".2f"), ("onset_f1_100ms", "F1@100", ".2f"), ("mean_abs_offset_ms", "off ms", ".0f"),
     ("onset_f1_100ms_heldout_style", "F1 pulse", ".2f"), ("onset_f1_100ms_seen_styles", "F1 seen", ".2f"),
     ("sound_rate_static", "static", ".2f"), ("judge_accuracy", "judge", ".2f"),
-    ("judge_top5", "top5", ".2f"), ("judge_accuracy_pictured", "judge pic", ".2f"), ("kl_to_ground_truth", "KL", ".2f"),
+    ("judge_top5", "top5", ".2f"), ("judge_accuracy_pictured", "judge pic", ".2f"),
+    ("judge_family_accuracy", "family", ".2f"), ("judge_family_accuracy_pictured", "family pic", ".2f"),
+    ("kl_to_ground_truth", "KL", ".2f"),
     ("frechet_distance", "FD", ".1f"), ("seconds_per_second", "s/s", ".2f"),
 )
 
@@ -676,7 +685,8 @@ def format_table(results: dict) -> str:
               "of matched onsets; F1 pulse/seen: held-out style vs training styles; static: audible fraction of",
               "silent static scenes (lower is better); judge: judge names the prompted category (model_no_text:",
               "no prompt); top5: the prompted category is among the judge's 5 likeliest; judge pic: on clips",
-              "showing the source; KL: judge(ground truth) || judge(system);",
+              "showing the source; family (pic): the judge's likeliest family (its categories' probabilities",
+              "summed) is the prompted category's; KL: judge(ground truth) || judge(system);",
               f"FD: Frechet distance of aiSFX embeddings to the {split} split's real recordings; s/s: compute",
               "seconds per second of audio.", ""]
     lines.append(f"judge: linear probe on aiSFX embeddings, {j['classes']} categories from {j['train_clips']} train "
