@@ -147,3 +147,28 @@ def test_kl_known_values():
 def test_inception_score_bounds():
     assert M.inception_score(np.eye(4)) == pytest.approx(4.0, rel=1e-6)
     assert M.inception_score(np.full((5, 4), 0.25)) == pytest.approx(1.0)
+
+
+def test_starts_silent_and_gaps_at_joins():
+    from v2a.evaluation.metrics import gap_within, starts_silent
+
+    sr = 22050
+    rng = np.random.default_rng(0)
+    noise = (0.3 * rng.normal(size=3 * sr)).astype(np.float32)
+    late = noise.copy()
+    late[: int(0.6 * sr)] *= 1e-3  # 60 dB down for the first 0.6 s
+    assert starts_silent(late, sr) and not starts_silent(noise, sr)
+    early_blip = late.copy()
+    early_blip[int(0.3 * sr): int(0.32 * sr)] = noise[: int(0.02 * sr)]  # a sound inside the first 0.5 s
+    assert not starts_silent(early_blip, sr)
+    assert starts_silent(np.zeros(sr, np.float32), sr)  # digital silence
+
+    gapped = noise.copy()
+    gapped[int(1.5 * sr): int(1.9 * sr)] = 0.0  # a 0.4 s hole
+    assert gap_within(gapped, noise, sr, [(1.0, 2.0)])
+    assert not gap_within(gapped, noise, sr, [(2.0, 3.0)])  # the hole is outside the join
+    assert not gap_within(noise, noise, sr, [(0.0, 3.0)])
+    assert not gap_within(gapped, gapped, sr, [(1.0, 2.0)])  # the reference is silent there too
+    short = noise.copy()
+    short[int(1.5 * sr): int(1.6 * sr)] = 0.0  # 0.1 s: shorter than a gap
+    assert not gap_within(short, noise, sr, [(1.0, 2.0)])

@@ -3,7 +3,8 @@ import pytest
 import torch
 
 from conftest import moving_square_frames
-from v2a.audio import DEFAULT_AUDIO, log_mel
+from v2a.audio import DEFAULT_AUDIO, AudioSettings, log_mel
+from v2a.defaults import DEFAULT_WINDOW_SECONDS
 from v2a.errors import V2AError
 from v2a.pipeline import V2APipeline, crossfade_weights, latent_windows, vocode_in_chunks
 from v2a.video import VideoClip
@@ -242,3 +243,16 @@ def test_log_mel_frames_and_silence():
 
     centres = librosa.mel_frequencies(n_mels=82, fmin=0, fmax=8000)[1:-1]
     assert abs(centres[peak_bin] - 1000) < 100
+
+
+def test_window_joins_are_where_windows_overlap():
+    from v2a.pipeline import window_joins
+
+    settings = AudioSettings()
+    assert window_joins(3.9, settings) == []  # one window
+    joins = window_joins(8.0, settings)
+    rate = settings.latent_rate
+    windows = latent_windows([settings.latent_frames(8.0)], settings.latent_frames(DEFAULT_WINDOW_SECONDS))
+    assert len(joins) == len(windows) - 1 == 2  # 0-4, 2-6, 4-8 s
+    for (start, end), a, b in zip(joins, windows, windows[1:]):
+        assert (start, end) == (b[1] / rate, a[2] / rate) and 0 < end - start <= DEFAULT_WINDOW_SECONDS

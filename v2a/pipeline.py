@@ -323,6 +323,15 @@ def latent_windows(lengths: list[int], window: int) -> list[tuple[int, int, int]
     return windows
 
 
+def window_joins(duration: float, settings: AudioSettings, window_seconds: float = DEFAULT_WINDOW_SECONDS
+                 ) -> list[tuple[float, float]]:
+    """Seconds ``(start, end)`` where consecutive sampling windows of a clip overlap and cross-fade."""
+    length = settings.latent_frames(duration)
+    windows = latent_windows([length], max(1, settings.latent_frames(window_seconds)))
+    rate = settings.latent_rate
+    return [(b[1] / rate, a[2] / rate) for a, b in zip(windows, windows[1:])]
+
+
 def crossfade_weights(windows: list[tuple[int, int, int]], lengths: list[int]) -> list[torch.Tensor]:
     """Per window, a weight per latent frame; at every frame of a clip its windows' weights sum to 1.
 

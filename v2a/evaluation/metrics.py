@@ -246,6 +246,40 @@ def sound_rate_in_silence(waveform, sample_rate: int,
     return float((db[inside] > threshold_db).mean())
 
 
+def quiet_frames(waveform, sample_rate: int, below_peak_db: float = 40.0, frame_seconds: float = 0.02) -> np.ndarray:
+    """Per 20 ms frame: is it at least ``below_peak_db`` under the clip's loudest frame (silent to a listener
+    who hears the clip's peak)? A clip of digital silence is quiet everywhere."""
+    db, _ = frame_levels_db(waveform, sample_rate, frame_seconds)
+    return db < max(db.max(initial=-120.0) - below_peak_db, -119.0)
+
+
+def starts_silent(waveform, sample_rate: int, seconds: float = 0.5, below_peak_db: float = 40.0) -> bool:
+    """Is the clip's first ``seconds`` quiet throughout (40 dB under its peak)? Scenes that move from
+    their first frame should sound from it: a model trained on recordings padded with silence
+    learns to start late."""
+    quiet = quiet_frames(waveform, sample_rate, below_peak_db)
+    return bool(quiet[: max(1, int(round(seconds / 0.02)))].all())
+
+
+def gap_within(waveform, reference, sample_rate: int, intervals: Sequence[tuple[float, float]], *,
+               min_gap: float = 0.25, below_peak_db: float = 40.0) -> bool:
+    """Does ``waveform`` fall quiet for at least ``min_gap`` seconds inside one of ``intervals`` (such as
+    the cross-fades between sampling windows) while ``reference`` (the true soundtrack) sounds there?"""
+    frame = 0.02
+    quiet = quiet_frames(waveform, sample_rate, below_peak_db)
+    sounding = ~quiet_frames(reference, sample_rate, below_peak_db)
+    n = min(len(quiet), len(sounding))
+    dropped = quiet[:n] & sounding[:n]
+    need = max(1, int(round(min_gap / frame)))
+    for start, end in intervals:
+        run = 0
+        for value in dropped[int(start / frame): int(math.ceil(end / frame))]:
+            run = run + 1 if value else 0
+            if run >= need:
+                return True
+    return False
+
+
 # --------------------------------------------------------------------------------------
 # Quality
 

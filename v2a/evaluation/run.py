@@ -394,8 +394,9 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
     from ..video import decode_video
     from .embedding import AisfxEmbedding
     from .heldout import build_heldout
-    from .metrics import (aggregate_onset_scores, detect_onsets, frechet_distance, kl_divergence, onset_f1,
-                          sound_rate_in_silence)
+    from ..pipeline import window_joins
+    from .metrics import (aggregate_onset_scores, detect_onsets, frechet_distance, gap_within, kl_divergence,
+                          onset_f1, sound_rate_in_silence, starts_silent)
 
     if text_guidance == guidance:
         text_guidance = None  # the same sampling as no separate scale: same results, same cache
@@ -483,8 +484,15 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
                "events": item["event_times"], "duration": clip.duration, "retrieval": info, "timing": timing,
                "run_key": run_key, "systems": {}}
         p_gt = None
+        gt = waves["ground_truth"]
+        sounds_from_start = item["scene"] != "silent" and not starts_silent(gt, sr)
+        joins = window_joins(clip.duration, pipe.audio_settings) if item["scene"] != "silent" else []
         for name, wave in waves.items():
             s = {"onsets": [round(float(t), 4) for t in detect_onsets(wave, sr)]}
+            if sounds_from_start:
+                s["silent_start"] = starts_silent(wave, sr)
+            if joins:
+                s["join_gap"] = gap_within(wave, gt, sr, joins)
             if item["scene"] == "events":
                 s["onset_50"] = onset_f1(s["onsets"], item["event_times"], 0.05)
                 s["onset_100"] = onset_f1(s["onsets"], item["event_times"], 0.1)
@@ -575,6 +583,10 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
             "judge_top5": _mean(float(r["systems"][name]["category_rank"] < 5) for r in judged
                                 if "category_rank" in r["systems"][name]),
             "judge_accuracy_pictured": _mean(float(r["systems"][name]["correct"]) for r in judged if r["picture"]),
+            "silent_start_rate": _mean(float(r["systems"][name]["silent_start"]) for r in per_clip
+                                       if "silent_start" in r["systems"][name]),
+            "join_gap_rate": _mean(float(r["systems"][name]["join_gap"]) for r in per_clip
+                                   if "join_gap" in r["systems"][name]),
             "judge_family_accuracy": _mean(float(r["systems"][name]["family_correct"]) for r in judged
                                            if "family_correct" in r["systems"][name]),
             "judge_family_accuracy_pictured": _mean(float(r["systems"][name]["family_correct"]) for r in judged
@@ -658,7 +670,8 @@ def _fmt(value, spec: str = ".2f") -> str:
 COLUMNS = (  # key, header, format
     ("onset_f1_50ms", "F1@50", ".2f"), ("onset_f1_100ms", "F1@100", ".2f"), ("mean_abs_offset_ms", "off ms", ".0f"),
     ("onset_f1_100ms_heldout_style", "F1 pulse", ".2f"), ("onset_f1_100ms_seen_styles", "F1 seen", ".2f"),
-    ("sound_rate_static", "static", ".2f"), ("judge_accuracy", "judge", ".2f"),
+    ("sound_rate_static", "static", ".2f"), ("silent_start_rate", "late", ".2f"), ("join_gap_rate", "gap", ".2f"),
+    ("judge_accuracy", "judge", ".2f"),
     ("judge_top5", "top5", ".2f"), ("judge_accuracy_pictured", "judge pic", ".2f"),
     ("judge_family_accuracy", "family", ".2f"), ("judge_family_accuracy_pictured", "family pic", ".2f"),
     ("kl_to_ground_truth", "KL", ".2f"),
@@ -683,7 +696,9 @@ def format_table(results: dict) -> str:
     lines += ["",
               "F1@50/F1@100: onset F1 vs the visible events within +-50/100 ms (event clips); off ms: mean |offset|",
               "of matched onsets; F1 pulse/seen: held-out style vs training styles; static: audible fraction of",
-              "silent static scenes (lower is better); judge: judge names the prompted category (model_no_text:",
+              "silent static scenes (lower is better); late: the first 0.5 s silent (40 dB under the peak) where",
+              "the true soundtrack sounds from the start; gap: 0.25 s or more silent inside a window cross-fade",
+              "where the true soundtrack sounds; judge: judge names the prompted category (model_no_text:",
               "no prompt); top5: the prompted category is among the judge's 5 likeliest; judge pic: on clips",
               "showing the source; family (pic): the judge's likeliest family (its categories' probabilities",
               "summed) is the prompted category's; KL: judge(ground truth) || judge(system);",
