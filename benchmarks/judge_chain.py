@@ -37,8 +37,8 @@ def main():
 
     from transformers import SpeechT5HifiGan
 
-    from v2a.audio import log_mel
-    from v2a.autoencoder import load_audio_latent
+    from v2a.signal.audio import log_mel
+    from v2a.models.autoencoder import load_audio_latent
     from v2a.data.captions import family_of
     from v2a.data.library import load_clip, read_manifest
     from v2a.evaluation.embedding import AisfxEmbedding

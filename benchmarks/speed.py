@@ -19,17 +19,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from v2a.defaults import DEFAULT_GUIDANCE, DEFAULT_TEXT_GUIDANCE
+from v2a.settings import DEFAULTS
 
 
 def make_clip(path: Path, seconds: float, fps: int = 25):
-    from v2a.video import encode_video
+    from v2a.media.write import write_video
 
     frames = np.full((int(seconds * fps), 360, 640, 3), 30, np.uint8)
     for i, img in enumerate(frames):
         y = int(300 - abs(np.sin(i / fps * np.pi)) * 250)
         img[y : y + 40, 300:340] = 255  # a bouncing square
-    encode_video(path, frames, fps)
+    write_video(path, frames, fps)
 
 
 def main():
@@ -39,14 +39,14 @@ def main():
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--model", default=None)
     parser.add_argument("--device", default="cpu")
-    parser.add_argument("--guidance", type=float, default=DEFAULT_GUIDANCE)
-    parser.add_argument("--text-guidance", type=float, default=DEFAULT_TEXT_GUIDANCE,
+    parser.add_argument("--guidance", type=float, default=DEFAULTS.guidance)
+    parser.add_argument("--text-guidance", type=float, default=DEFAULTS.text_guidance,
                         help="a separate prompt scale (one more transformer pass per step)")
     args = parser.parse_args()
 
-    from v2a.mux import mux_soundtrack
+    from v2a.media.mux import mux_soundtrack
     from v2a.presets import load_pipeline
-    from v2a.video import decode_video
+    from v2a.media.decode import decode_video
 
     tmp = Path(tempfile.mkdtemp())
     clip_path = tmp / "clip.mp4"

@@ -27,9 +27,10 @@ import torch
 from PIL import Image
 
 from v2a.evaluation.heldout import load_heldout
-from v2a.evaluation.metrics import aggregate_onset_scores, detect_onsets, onset_f1
+from v2a.evaluation.metrics import aggregate_onset_scores, onset_f1
+from v2a.signal.onsets import detect_onsets
 from v2a.presets import load_pipeline
-from v2a.video import VideoClip, decode_video
+from v2a.media.decode import VideoClip, decode_video
 
 SIZE = 224  # the joined clip's frame size
 

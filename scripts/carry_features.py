@@ -58,7 +58,7 @@ def _unmulaw(q, peak):
 
 def pack(features: Path, frame_encoder: Path, out: Path, max_val: int | None = None) -> None:
     from v2a.data.cache import iter_feature_cache
-    from v2a.frame_encoder import FrameEncoder
+    from v2a.models.frame_encoder import FrameEncoder
 
     encoder = FrameEncoder.from_pretrained(str(frame_encoder), dtype=torch.float32).eval()
     top_k = encoder.config.label_top_k

@@ -15,7 +15,7 @@ Checks printed at the end:
      embedding.AisfxNet`` loaded from the safetensors file, on spectrogram blocks of test signals;
   2. front end + network, only when ``essentia`` is importable (e.g. ``pip install --no-deps
      --target /tmp/ess essentia`` and ``PYTHONPATH=/tmp/ess``): the package's Essentia
-     spectrogram of a 44.1 kHz wav file vs ``embedding.log_mel``, and the embeddings of both.
+     spectrogram of a 44.1 kHz wav file vs ``embedding.aisfx_spectrogram``, and the embeddings of both.
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ def main() -> None:
     signals = test_signals()
     worst_net, worst_scale = 0.0, 0.0
     for name, x in signals.items():
-        blocks = E.blocks_from_spectrogram(E.log_mel(x, E.SAMPLE_RATE))
+        blocks = E.blocks_from_spectrogram(E.aisfx_spectrogram(x, E.SAMPLE_RATE))
         with torch.no_grad():
             ref = original(blocks.clone())
         got = ours.embed_blocks(blocks)
@@ -152,7 +152,7 @@ def main() -> None:
             spec_ref = spectrogram_essentia.compute_spectrogram(
                 str(wav), sr=float(E.SAMPLE_RATE), block_size=E.FRAME_SIZE, hop_size=E.HOP_SIZE,
                 n_mels=E.N_MELS, f_min=E.F_MIN, f_max=E.F_MAX) / E.SPEC_MAX
-            spec_ours = E.log_mel(x, E.SAMPLE_RATE).numpy()
+            spec_ours = E.aisfx_spectrogram(x, E.SAMPLE_RATE).numpy()
             if spec_ref.shape != spec_ours.shape:
                 print(f"  front end {name}: frame count differs {spec_ref.shape} vs {spec_ours.shape}")
                 worst_spec = float("inf")

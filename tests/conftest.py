@@ -10,6 +10,8 @@ import av
 import numpy as np
 import pytest
 
+from v2a.media import write as media_write
+
 warnings.filterwarnings("ignore", category=FutureWarning)
 
 
@@ -28,50 +30,18 @@ def moving_square_frames(n: int, width: int = 64, height: int = 48, seed: int = 
 def write_video(path: Path, frames: np.ndarray, fps: int = 25, pts: list[int] | None = None,
                 time_base: Fraction | None = None, rotation: int | None = None, codec: str = "libx264",
                 audio_seconds: float | None = None) -> Path:
-    """Encodes frames to a video file; ``pts`` in ``time_base`` units gives variable frame rates."""
-    container = av.open(str(path), "w")
-    stream = container.add_stream(codec, rate=fps)
-    stream.width, stream.height = frames.shape[2], frames.shape[1]
-    stream.pix_fmt = "yuv420p"
-    if time_base is not None:
-        stream.time_base = time_base
-        stream.codec_context.time_base = time_base
-    if rotation is not None:
-        stream.set_display_rotation(rotation)
-    audio = None
-    if audio_seconds:
-        audio = container.add_stream("aac", rate=22050, layout="mono")
-    for i, image in enumerate(frames):
-        frame = av.VideoFrame.from_ndarray(image, format="rgb24")
-        frame.pts = pts[i] if pts is not None else i
-        if time_base is not None:
-            frame.time_base = time_base
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
-    if audio is not None:
-        _encode_audio(container, audio, 0.3 * np.sin(2 * np.pi * 440 * np.arange(int(audio_seconds * 22050)) / 22050))
-    container.close()
-    return path
-
-
-def _encode_audio(container, stream, samples: np.ndarray) -> None:
-    samples = samples.astype(np.float32)
-    for start in range(0, len(samples), 1024):
-        frame = av.AudioFrame.from_ndarray(samples[None, start : start + 1024], format="fltp", layout="mono")
-        frame.sample_rate = 22050
-        frame.pts = start
-        for packet in stream.encode(frame):
-            container.mux(packet)
-    for packet in stream.encode(None):
-        container.mux(packet)
+    """Encodes frames to a video file (the package's own writer); ``pts`` in ``time_base`` units
+    gives variable frame rates, ``audio_seconds`` adds a 440 Hz tone."""
+    tone = (0.3 * np.sin(2 * np.pi * 440 * np.arange(int(audio_seconds * 22050)) / 22050) if audio_seconds
+            else None)
+    return media_write.write_video(path, frames, fps, audio=tone, codec=codec, pts=pts, time_base=time_base,
+                                   rotation=rotation)
 
 
 def write_audio_only(path: Path, seconds: float = 1.0) -> Path:
-    container = av.open(str(path), "w")
-    _encode_audio(container, container.add_stream("aac", rate=22050, layout="mono"), np.zeros(int(seconds * 22050)))
-    container.close()
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream("aac", rate=22050, layout="mono")
+        media_write.encode_audio(container, stream, np.zeros(int(seconds * 22050), np.float32), 22050)
     return path
 
 

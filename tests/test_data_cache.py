@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import zipfile
 
 import numpy as np
 import soundfile as sf
 
-from v2a.audio import DEFAULT_AUDIO
-from v2a.data.cache import CacheExample, build_feature_cache, iter_feature_cache, library_examples, pack_for_transfer, read_index
+from v2a.signal.audio import DEFAULT_AUDIO
+from v2a.data.cache import CacheExample, build_feature_cache, iter_feature_cache, library_examples, read_index
 from v2a.data.real_folder import iter_real_folder
 from v2a.data.render import render_pair, write_pair_mp4
-from v2a.timing import NUM_TIMING_FEATURES
+from v2a.signal.motion import NUM_TIMING_FEATURES
 
 SR = DEFAULT_AUDIO.sample_rate
 
@@ -50,9 +49,6 @@ def test_feature_cache_round_trip_with_hooks(tmp_path):
     # resuming skips what is cached
     build_feature_cache(examples, folder, frame_fn=frame_fn)
     assert len(read_index(folder)) == 2 and len(calls) == 1
-    packed = pack_for_transfer(folder, tmp_path / "carry.zip", max_mib=60)
-    with zipfile.ZipFile(packed) as zf:
-        assert set(zf.namelist()) == {"index.jsonl", index[0]["shard"], index[1]["shard"]}
 
 
 def test_library_examples_render_one_video_per_clip(tmp_path):

@@ -11,7 +11,8 @@ import pytest
 import soundfile as sf
 
 from v2a.data.captions import CATEGORY_BY_NAME, GM_VOICES, GMVoice, gm_captions, opensfx_label, sound_icon_label
-from v2a.data.formats import Note, read_cat, read_midi_notes, write_midi
+from v2a.data.formats import TEMPO_US, Note, read_cat, write_midi
+from v2a.errors import V2AError
 from v2a.data.soundfont import fluidsynth_available, plan_voice, sequence_clips
 from v2a.data.sources import SOURCES, opensfx_credits, scan_opensfx, scan_sound_icons, scan_soundfont
 from v2a.data.splits import assign_splits
@@ -142,3 +143,51 @@ def test_fluidsynth_renders_clips_with_onsets_at_the_start():
     for clip, plan in zip(clips, plans):
         assert abs(len(clip) / SR - plan.length) < 0.01
         assert np.abs(clip[: int(0.05 * SR)]).max() > 1e-3  # the first note sounds at once
+
+
+def read_midi_notes(data: bytes) -> list[Note]:
+    """The notes of a format-0 file written by :func:`write_midi`: a reader to check the writer."""
+    if data[:4] != b"MThd":
+        raise V2AError("not a MIDI file")
+    division = struct.unpack_from(">H", data, 12)[0]
+    if data[14:18] != b"MTrk":
+        raise V2AError("MIDI file without a track")
+    length = struct.unpack_from(">I", data, 18)[0]
+    track, pos, tick, tempo = data[22: 22 + length], 0, 0, TEMPO_US
+    open_notes: dict[tuple[int, int], tuple[int, int]] = {}
+    notes = []
+
+    def seconds(t):
+        return t * tempo / 1e6 / division
+
+    status = 0
+    while pos < len(track):
+        delta = 0
+        while True:
+            b = track[pos]
+            pos += 1
+            delta = (delta << 7) | (b & 0x7F)
+            if not b & 0x80:
+                break
+        tick += delta
+        if track[pos] & 0x80:
+            status = track[pos]
+            pos += 1
+        if status == 0xFF:
+            kind, n = track[pos], track[pos + 1]
+            if kind == 0x51:
+                tempo = int.from_bytes(track[pos + 2: pos + 5], "big")
+            pos += 2 + n
+            continue
+        kind, ch = status & 0xF0, status & 0x0F
+        if kind in (0xC0, 0xD0):
+            pos += 1
+            continue
+        a, b = track[pos], track[pos + 1]
+        pos += 2
+        if kind == 0x90 and b > 0:
+            open_notes[(ch, a)] = (tick, b)
+        elif kind in (0x80, 0x90) and (ch, a) in open_notes:
+            start, vel = open_notes.pop((ch, a))
+            notes.append(Note(seconds(start), seconds(tick - start), a, vel, ch))
+    return sorted(notes, key=lambda n: (n.start, n.pitch))

@@ -15,7 +15,7 @@ import pytest
 import soundfile as sf
 
 from v2a.data.captions import CATEGORIES, CATEGORY_BY_NAME, FAMILIES, categorize
-from v2a.data.formats import C4GROUP_ENTRY, C4GROUP_HEADER, _c4_unscramble, read_c4group, read_qt_rcc
+from v2a.data.formats import C4GROUP_ENTRY, C4GROUP_HEADER, c4_unscramble, read_c4group, read_qt_rcc
 from v2a.data.library import finalise, process_sounds
 from v2a.data.sources import DEFAULT_SOURCES, NEW_SOURCES, SOURCES, RawSound, dep5_license, read_dep5
 
@@ -36,7 +36,7 @@ def c4_group(files: dict[str, bytes | dict]) -> bytes:
         body += data
     header = b"RedWolf Design GrpFolder".ljust(28, b"\0") + struct.pack("<3i", 1, 2, len(files))
     # scrambling is its own inverse: the same swap and XOR undo it
-    return _c4_unscramble(header.ljust(C4GROUP_HEADER, b"\0")) + bytes(table) + bytes(body)
+    return c4_unscramble(header.ljust(C4GROUP_HEADER, b"\0")) + bytes(table) + bytes(body)
 
 
 def c4_file(files: dict) -> bytes:

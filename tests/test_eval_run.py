@@ -1,6 +1,7 @@
 """The evaluation run end to end on a tiny synthetic library, and the retrieval baseline's parts."""
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -93,7 +94,8 @@ def test_plan_draws_only_from_the_chosen_split():
 
 
 def test_place_at_events_puts_the_onset_on_each_event():
-    from v2a.evaluation.metrics import detect_onsets, onset_f1
+    from v2a.evaluation.metrics import onset_f1
+    from v2a.signal.onsets import detect_onsets
     from v2a.evaluation.run import place_at_events
 
     rng = np.random.default_rng(1)
@@ -130,11 +132,14 @@ def test_visual_events_find_rendered_events():
 
 
 def test_evaluate_end_to_end(library, cache, tmp_path, debug_pipe):
-    from v2a.evaluation.run import SYSTEMS, evaluate, format_table
+    from v2a.evaluation.run import SYSTEMS, EvalOptions, evaluate, format_table
+    from v2a.settings import GenerationSettings
 
     out = tmp_path / "eval"
-    results = evaluate(library, out, pipe=debug_pipe, clips=3, steps=2, seed=0, grid_clips=2, progress=False,
-                       print_table=False, cache=cache, real_clips=False, resynthesis_clips=1)
+    options = EvalOptions(clips=3, grid_clips=2, progress=False, print_table=False, real_clips=False,
+                          resynthesis_clips=1)
+    settings = GenerationSettings(steps=2, seed=0)
+    results = evaluate(library, out, pipe=debug_pipe, settings=settings, cache=cache, options=options)
     saved = json.loads((out / "results.json").read_text())
     assert set(saved["systems"]) == set(SYSTEMS)
     metrics = {"onset_f1_50ms", "onset_f1_100ms", "mean_abs_offset_ms", "onset_f1_100ms_heldout_style",
@@ -157,9 +162,8 @@ def test_evaluate_end_to_end(library, cache, tmp_path, debug_pipe):
     # every finished clip is stored: a second run (or one resumed after a crash) reuses them
     assert len(list((out / "clips").glob("*.json"))) == 3
     debug_pipe.vocoder.save_pretrained(tmp_path / "same_vocoder")
-    again = evaluate(library, out, pipe=debug_pipe, clips=3, steps=2, seed=0, grid_clips=2, progress=False,
-                     print_table=False, cache=cache, real_clips=False, resynthesis_clips=1,
-                     reference_vocoder=tmp_path / "same_vocoder")
+    again = evaluate(library, out, pipe=debug_pipe, settings=settings, cache=cache,
+                     options=replace(options, reference_vocoder=tmp_path / "same_vocoder"))
     assert again["systems"] == results["systems"]
     # a reference vocoder with the same weights resynthesises exactly as well
     assert again["resynthesis"]["reference_vocoder"]["total"] == pytest.approx(again["resynthesis"]["vocoder"]["total"],

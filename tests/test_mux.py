@@ -7,7 +7,7 @@ import soundfile as sf
 
 from conftest import moving_square_frames, video_packets, write_video
 from v2a.errors import V2AError
-from v2a.mux import atomic_output, mux_soundtrack, write_audio
+from v2a.media.mux import atomic_output, mux_soundtrack, write_audio
 
 RATE = 22050
 

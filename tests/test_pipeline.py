@@ -3,11 +3,12 @@ import pytest
 import torch
 
 from conftest import moving_square_frames
-from v2a.audio import DEFAULT_AUDIO, AudioSettings, log_mel
-from v2a.defaults import DEFAULT_WINDOW_SECONDS
+from v2a.signal.audio import DEFAULT_AUDIO, AudioSettings, log_mel
+from v2a.settings import DEFAULTS
 from v2a.errors import V2AError
-from v2a.pipeline import V2APipeline, crossfade_weights, latent_windows, vocode_in_chunks
-from v2a.video import VideoClip
+from v2a.models.vocoder import vocode_in_chunks
+from v2a.pipeline import V2APipeline, crossfade_weights, latent_windows
+from v2a.media.decode import VideoClip
 
 STEPS = 2
 
@@ -93,10 +94,10 @@ def test_each_window_sees_its_own_frames_and_motion_from_position_zero(debug_pip
     captured = []
     prepare = debug_pipe.transformer.prepare_conditions
 
-    def spy(text, text_mask, features, labels, times, motion, frames, batch):
-        if features is not None:
-            captured.append((times[0].clone(), motion[0].clone(), frames))
-        return prepare(text, text_mask, features, labels, times, motion, frames, batch)
+    def spy(**kwargs):
+        if kwargs["frame_features"] is not None:
+            captured.append((kwargs["frame_times"][0].clone(), kwargs["motion"][0].clone(), kwargs["num_latent_frames"]))
+        return prepare(**kwargs)
 
     monkeypatch.setattr(debug_pipe.transformer, "prepare_conditions", spy)
     long_clip = clip(3.0)
@@ -252,7 +253,63 @@ def test_window_joins_are_where_windows_overlap():
     assert window_joins(3.9, settings) == []  # one window
     joins = window_joins(8.0, settings)
     rate = settings.latent_rate
-    windows = latent_windows([settings.latent_frames(8.0)], settings.latent_frames(DEFAULT_WINDOW_SECONDS))
+    windows = latent_windows([settings.latent_frames(8.0)], settings.latent_frames(DEFAULTS.window_seconds))
     assert len(joins) == len(windows) - 1 == 2  # 0-4, 2-6, 4-8 s
     for (start, end), a, b in zip(joins, windows, windows[1:]):
-        assert (start, end) == (b[1] / rate, a[2] / rate) and 0 < end - start <= DEFAULT_WINDOW_SECONDS
+        assert (start, end) == (b[1] / rate, a[2] / rate) and 0 < end - start <= DEFAULTS.window_seconds
+
+
+def test_guidance_weights_name_each_branch_and_leave_out_zero_ones():
+    from v2a.pipeline import guidance_weights
+
+    # two-branch guidance: v(neg) + 6 (v(video, prompt) - v(neg))
+    assert guidance_weights(6.0, None) == {"conditional": 6.0, "unconditional": -5.0}
+    # the prompt weighed apart adds the video-only branch; the weights always sum to 1
+    weights = guidance_weights(6.0, 10.0)
+    assert weights == {"conditional": 10.0, "video_only": -4.0, "unconditional": -5.0}
+    assert sum(weights.values()) == 1.0
+    # a prompt equal to the negative: the text scale has nothing to weigh
+    assert guidance_weights(6.0, 10.0, prompt_differs=False) == {"conditional": 6.0, "unconditional": -5.0}
+    # no video: the video-only branch is the unconditional one
+    assert guidance_weights(6.0, 10.0, has_video=False) == {"conditional": 10.0, "unconditional": -9.0}
+    # guidance 1 is no guidance: one pass per step
+    assert guidance_weights(1.0, None) == {"conditional": 1.0}
+
+
+def test_guidance_branches_build_only_the_branches_they_keep(debug_pipe):
+    from v2a.pipeline import guidance_branches
+
+    model = debug_pipe.transformer
+    built = []
+
+    def build(name, prompt_tokens):
+        def make():
+            built.append(name)
+            return model.prepare_conditions(prompt_tokens, None if prompt_tokens is None else torch.ones(1, 2, dtype=torch.bool),
+                                            None, None, None, None, 5, 1)
+        return make
+
+    tokens = torch.randn(1, 2, model.config.text_dim)
+    branches = {"conditional": build("conditional", tokens), "video_only": build("video_only", None),
+                "unconditional": build("unconditional", None)}
+    conditions, weights = guidance_branches(branches, 6.0, None)
+    assert built == ["conditional", "unconditional"] and weights == [6.0, -5.0]
+    assert conditions.context.shape[0] == 2 and conditions.motion.shape[:2] == (2, 5)
+
+
+def test_euler_sample_is_a_pure_function_of_its_arguments():
+    from diffusers import FlowMatchEulerDiscreteScheduler
+
+    from v2a.pipeline import euler_sample
+
+    noise = torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(0))
+    target = torch.full_like(noise, 0.5)
+
+    def velocity(x, t):  # the exact flow-matching velocity towards ``target`` from ``noise``
+        return noise - target
+
+    sample = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4)
+    torch.testing.assert_close(sample, target)
+    mask = torch.tensor([[True] * 4 + [False] * 2])
+    masked = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4, token_mask=mask)
+    assert (masked[0, 4:] == 0).all()

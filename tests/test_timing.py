@@ -1,6 +1,6 @@
 import numpy as np
 
-from v2a.timing import GRID, NUM_TIMING_FEATURES, timing_features
+from v2a.signal.motion import GRID, NUM_TIMING_FEATURES, timing_features
 
 RATE = 22050 / 256 / 4
 

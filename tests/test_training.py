@@ -42,7 +42,7 @@ def settings(run, steps, **kw):
 
 
 def test_autoencoder_trains_checkpoints_and_resumes(library, tmp_path):
-    from v2a.autoencoder import MelAutoencoder
+    from v2a.models.autoencoder import MelAutoencoder
     from v2a.training.autoencoder import train_autoencoder
 
     run = tmp_path / "ae"
@@ -60,7 +60,7 @@ def test_autoencoder_trains_checkpoints_and_resumes(library, tmp_path):
 
 def test_autoencoder_learns(library, tmp_path):
     from v2a.training.autoencoder import library_mels, reconstruction_error, train_autoencoder
-    from v2a.autoencoder import MelAutoencoder
+    from v2a.models.autoencoder import MelAutoencoder
 
     mels = library_mels(library, "train")
     torch.manual_seed(0)
@@ -71,7 +71,7 @@ def test_autoencoder_learns(library, tmp_path):
 
 
 def test_adversarial_decoder_fine_tuning_keeps_the_latent_space(library, tmp_path):
-    from v2a.autoencoder import MelAutoencoder
+    from v2a.models.autoencoder import MelAutoencoder
     from v2a.training.autoencoder import library_mels, train_autoencoder
 
     start = tmp_path / "ae"
@@ -95,18 +95,18 @@ def test_adversarial_decoder_fine_tuning_keeps_the_latent_space(library, tmp_pat
 
 def test_discriminator_learning_rate_scale(library, tmp_path):
     from v2a.training.autoencoder import AdversarialAutoencoder, train_autoencoder
-    from v2a.autoencoder import MelAutoencoder
-    from v2a.training.loop import _param_groups
+    from v2a.models.autoencoder import MelAutoencoder
+    from v2a.training.loop import param_groups
 
     model = AdversarialAutoencoder(MelAutoencoder(hidden=8, latent_channels=4), 1.0)
     model.autoencoder.encoder.requires_grad_(False)
-    groups = _param_groups(model, None, 1e-3, {"discriminator.": 4.0})
+    groups = param_groups(model, None, 1e-3, {"discriminator.": 4.0})
     assert groups[0]["lr"] == pytest.approx(4e-3) and "lr" not in groups[1]
     assert {id(p) for p in groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
     assert {id(p) for p in groups[1]["params"]} == {id(p) for p in model.autoencoder.decoder.parameters()}
-    assert len(_param_groups(model, None, 1e-3, None)) == sum(p.requires_grad for p in model.parameters())
+    assert len(param_groups(model, None, 1e-3, None)) == sum(p.requires_grad for p in model.parameters())
     with pytest.raises(ValueError, match="no trainable"):
-        _param_groups(model, None, 1e-3, {"critic.": 2.0})
+        param_groups(model, None, 1e-3, {"critic.": 2.0})
 
     # end to end: the run trains, and its checkpoint resumes with the two groups
     start = tmp_path / "ae"
@@ -142,7 +142,7 @@ def test_multi_scale_mel_discriminator_sees_each_time_scale():
 def test_discriminator_warmup_trains_only_the_discriminator_first(library, tmp_path):
     from safetensors.torch import load_file
 
-    from v2a.autoencoder import MelAutoencoder
+    from v2a.models.autoencoder import MelAutoencoder
     from v2a.training.autoencoder import AdversarialAutoencoder, adversarial_autoencoder_loss, train_autoencoder
 
     torch.manual_seed(0)
@@ -199,7 +199,7 @@ def labelled_features(library, tmp_path_factory, debug_pipe):
 
 
 def test_autoencoder_trains_on_a_feature_caches_mels_with_deeper_blocks(labelled_features, tmp_path):
-    from v2a.autoencoder import MelAutoencoder, ResBlock1d
+    from v2a.models.autoencoder import MelAutoencoder, ResBlock1d
     from v2a.data.cache import iter_feature_cache
     from v2a.training.autoencoder import train_autoencoder, training_mels
 
@@ -343,7 +343,7 @@ def test_vocoder_fine_tuning_runs_on_autoencoded_mels(library, tmp_path, debug_p
 
 
 def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():
-    from v2a.audio import log_mel
+    from v2a.signal.audio import log_mel
     from v2a.training.vocoder import SEGMENT, segments
 
     class PassThrough(torch.nn.Module):  # the round trip adds only the training latent noise
@@ -371,7 +371,7 @@ def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():
 
 def test_warm_start_copies_matching_weights_and_leaves_new_shapes_fresh(debug_pipe):
     from v2a.training.transformer import warm_start
-    from v2a.transformer import SoundTransformer
+    from v2a.models.transformer import SoundTransformer
 
     previous = debug_pipe.transformer
     config = dict(previous.config)
@@ -398,17 +398,17 @@ def test_edge_loss_punishes_blur_more_than_a_level_shift():
 
 
 def test_prefetched_batches_keep_their_order_and_errors():
-    from v2a.training.loop import _prefetched
+    from v2a.training.loop import prefetched
 
     def numbers():
         yield from ({"i": i} for i in range(6))
         raise RuntimeError("source broke")
 
-    batches = _prefetched(numbers(), depth=2)
+    batches = prefetched(numbers(), depth=2)
     assert [next(batches)["i"] for _ in range(6)] == list(range(6))
     with pytest.raises(RuntimeError, match="source broke"):
         next(batches)
-    assert list(_prefetched(iter([{"i": 1}, {"i": 2}]))) == [{"i": 1}, {"i": 2}]  # a finite source ends
+    assert list(prefetched(iter([{"i": 1}, {"i": 2}]))) == [{"i": 1}, {"i": 2}]  # a finite source ends
 
 
 def test_transformer_command_trains_without_audio_samples(labelled_features, tmp_path, debug_pipe):
@@ -434,7 +434,7 @@ def test_mel_patches_fit_the_train_split_and_round_trip_exactly(library, tmp_pat
     import subprocess
     import sys
 
-    from v2a.autoencoder import MelPatches, load_audio_latent
+    from v2a.models.autoencoder import MelPatches, load_audio_latent
     from v2a.training.autoencoder import library_mels
 
     out = tmp_path / "patches"
@@ -456,11 +456,11 @@ def test_mel_patches_fit_the_train_split_and_round_trip_exactly(library, tmp_pat
 def test_transformer_trains_on_mel_patches_and_the_pipeline_decodes_them(library, tmp_path, debug_pipe):
     import copy
 
-    from v2a.autoencoder import MelPatches
+    from v2a.models.autoencoder import MelPatches
     from v2a.training.autoencoder import fit_mel_patches
     from v2a.training.features import build_transformer_features
     from v2a.training.transformer import train_transformer
-    from v2a.video import VideoClip
+    from v2a.media.decode import VideoClip
 
     patches = fit_mel_patches(library)
     pipe = copy.deepcopy(debug_pipe)

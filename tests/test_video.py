@@ -5,7 +5,7 @@ import pytest
 
 from conftest import moving_square_frames, write_audio_only, write_video
 from v2a.errors import V2AError
-from v2a.video import VideoClip, decode_video
+from v2a.media.decode import VideoClip, decode_video
 
 
 def test_decode_constant_rate(clip_path):

@@ -22,9 +22,10 @@ _EXPORTS = {
     "default_output_path": "v2a.api",
     "load_pipeline": "v2a.presets",
     "V2APipeline": "v2a.pipeline",
-    "VideoClip": "v2a.video",
-    "decode_video": "v2a.video",
+    "VideoClip": "v2a.media.decode",
+    "decode_video": "v2a.media.decode",
     "V2AError": "v2a.errors",
+    "GenerationSettings": "v2a.settings",
 }
 
 __all__ = sorted(_EXPORTS)

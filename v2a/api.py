@@ -12,15 +12,16 @@
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
-from .mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
+from .media.mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .presets import load_pipeline
-from .video import VideoClip, decode_video
+from .settings import DEFAULTS, GenerationSettings
+from .media.decode import VideoClip, decode_video
 
 
 def default_output_path(video_path: str | os.PathLike) -> Path:
@@ -44,11 +45,9 @@ def generate(
     times: np.ndarray | None = None,
     prompt: str | None = None,
     negative_prompt: str | None = None,
-    seed: int = 0,
-    steps: int = DEFAULT_STEPS,
-    guidance: float = DEFAULT_GUIDANCE,
-    text_guidance: float | None = DEFAULT_TEXT_GUIDANCE,
     pipeline=None,
+    settings: GenerationSettings = DEFAULTS,
+    **overrides,
 ) -> tuple[np.ndarray, int]:
     """Generates a soundtrack for one video.
 
@@ -57,21 +56,21 @@ def generate(
         fps: frame rate of in-memory frames (or give ``times``, one per frame, in seconds).
         prompt: what should be heard, e.g. ``"drums"``; None lets the video decide.
         negative_prompt: what should not be heard, e.g. ``"music, speech"``.
-        seed: the same seed gives the same waveform.
-        steps: sampler steps; fewer is faster.
-        guidance: how hard to follow the video (classifier-free guidance scale).
-        text_guidance: how hard to follow the prompt; None: the same as ``guidance``
-            (both 1.0 disables guidance).
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
+        settings: the sampler settings (:class:`v2a.settings.GenerationSettings`).
+        **overrides: fields of ``settings`` to change for this call: ``seed`` (the same seed gives
+            the same waveform), ``steps`` (fewer is faster), ``guidance`` (how hard to follow the
+            video), ``text_guidance`` (how hard to follow the prompt; None: as ``guidance``),
+            ``window_seconds``.
 
     Returns:
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video.
     """
+    settings = replace(settings, **overrides)
     pipe = pipeline if pipeline is not None else load_pipeline()
     clip = _as_clip(video, fps, times)
-    generator = torch.Generator("cpu").manual_seed(int(seed))
-    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, num_inference_steps=steps,
-               guidance_scale=guidance, text_guidance_scale=text_guidance, generator=generator)
+    generator = torch.Generator("cpu").manual_seed(int(settings.seed))
+    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, generator=generator, **settings.pipeline_kwargs())
     return out.waveforms[0], out.sample_rate
 
 
@@ -91,13 +90,11 @@ def add_sound(
     *,
     prompt: str | None = None,
     negative_prompt: str | None = None,
-    seed: int = 0,
-    steps: int = DEFAULT_STEPS,
-    guidance: float = DEFAULT_GUIDANCE,
-    text_guidance: float | None = DEFAULT_TEXT_GUIDANCE,
     keep_original_audio: bool = False,
     overwrite: bool = False,
     pipeline=None,
+    settings: GenerationSettings = DEFAULTS,
+    **overrides,
 ) -> Path:
     """Generates a soundtrack for ``video_path`` and writes it to ``output_path``.
 
@@ -105,14 +102,15 @@ def add_sound(
     output gets the audio alone; any video extension gets the original video stream copied
     bit for bit with the new soundtrack (the input's audio is replaced unless
     ``keep_original_audio``). The input is never modified; the output appears atomically.
+    ``settings`` and ``overrides`` are as for :func:`generate`.
     """
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
     check_output(output_path, overwrite, source=video_path)  # fail before the slow generation
-    waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
-                              guidance=guidance, text_guidance=text_guidance, pipeline=pipeline)
+    waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, pipeline=pipeline,
+                              settings=settings, **overrides)
     return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
                         overwrite=overwrite)
 
 
-__all__ = ["add_sound", "default_output_path", "generate", "load_pipeline", "write_result"]
+__all__ = ["GenerationSettings", "add_sound", "default_output_path", "generate", "load_pipeline", "write_result"]

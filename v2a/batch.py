@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 import logging
+import os
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from .errors import V2AError
-from .video import is_video_path
+from .media.decode import is_video_path
+from .settings import GenerationSettings
 
 logger = logging.getLogger(__name__)
 
@@ -73,3 +76,36 @@ def plan_jobs(folder: Path, out_dir: Path, prompt: str | None, negative_prompt: 
                 p, n = row[0] or prompt, row[1] or negative_prompt
         jobs.append(Job(source, output, p, n))
     return jobs
+
+
+def run_jobs(pipe, jobs: list[Job], settings: GenerationSettings, *, keep_original_audio: bool = False,
+             overwrite: bool = False, quiet: bool = False) -> BatchReport:
+    """Generates and writes every job; an existing output is skipped unless ``overwrite``, a failing
+    file is reported on stderr and the run goes on (``V2A_DEBUG=1`` stops at unexpected errors)."""
+    from tqdm.auto import tqdm
+
+    from .api import generate, write_result
+
+    pipe.set_progress_bar_config(disable=True)
+    report = BatchReport()
+    bar = tqdm(jobs, desc="videos", unit="file", disable=quiet)
+    for job in bar:
+        if job.output.exists() and not overwrite:
+            report.skipped.append(job.source)
+            continue
+        try:
+            job.output.parent.mkdir(parents=True, exist_ok=True)
+            waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt,
+                                      pipeline=pipe, settings=settings)
+            write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
+                         overwrite=overwrite)
+            report.done.append(job.source)
+        except V2AError as err:
+            report.failed.append((job.source, str(err)))
+            bar.write(f"v2a: error: {err}", file=sys.stderr)
+        except Exception as err:  # noqa: BLE001 - one bad file must not stop thousands of others
+            if os.environ.get("V2A_DEBUG"):
+                raise
+            report.failed.append((job.source, f"{type(err).__name__}: {err}"))
+            bar.write(f"v2a: error: {job.source}: unexpected {type(err).__name__}: {err}", file=sys.stderr)
+    return report

@@ -17,13 +17,38 @@ from typing import Optional
 
 import typer
 
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
-from .evaluation.cli import eval_command
-from .training.cli import app as training_app
+from typer.core import TyperGroup
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+from .settings import DEFAULTS, GenerationSettings
+
+
+class _LazyCommands(TyperGroup):
+    """Adds ``train`` and ``eval`` when they are asked for (or listed in ``--help``), so that
+    ``add-sound`` never imports the training or evaluation packages."""
+
+    LAZY = ("eval", "train")
+
+    def list_commands(self, ctx) -> list[str]:
+        return [*super().list_commands(ctx), *self.LAZY]
+
+    def get_command(self, ctx, name: str):
+        if name == "train":
+            from .training.cli import app as training_app
+
+            command = typer.main.get_command(training_app)
+            command.name = "train"
+            return command
+        if name == "eval":
+            from .evaluation.cli import eval_command
+
+            single = typer.Typer(add_completion=False)
+            single.command("eval")(_with_user_errors(eval_command))
+            return typer.main.get_command(single)
+        return super().get_command(ctx, name)
+
+
+app = typer.Typer(cls=_LazyCommands, add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Add a generated, synchronised soundtrack to video.")
-app.add_typer(training_app, name="train")
 
 
 class DType(str, Enum):
@@ -76,11 +101,11 @@ def add_sound(
              "<name>.v2a.<ext> beside the input. For a folder: the output folder (default <folder>_v2a)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="What should be heard."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="What should not be heard."),
-    seed: int = typer.Option(0, help="Random seed; the same seed gives the same soundtrack."),
-    steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps (fewer is faster)."),
-    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="How hard to follow the video (guidance scale)."),
+    seed: int = typer.Option(DEFAULTS.seed, help="Random seed; the same seed gives the same soundtrack."),
+    steps: int = typer.Option(DEFAULTS.steps, min=1, help="Sampler steps (fewer is faster)."),
+    guidance: float = typer.Option(DEFAULTS.guidance, min=0.0, help="How hard to follow the video (guidance scale)."),
     text_guidance: Optional[float] = typer.Option(
-        DEFAULT_TEXT_GUIDANCE, min=0.0,
+        DEFAULTS.text_guidance, min=0.0,
         help="How hard to follow the prompt (default: as --guidance). A different value costs a model pass per step."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
@@ -94,7 +119,7 @@ def add_sound(
     """Generate a soundtrack for a video (or every video in a folder) and write the result."""
     with _user_errors():
         from .errors import V2AError
-        from .video import probe_video
+        from .media.decode import probe_video
 
         if input.is_dir():
             jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only)
@@ -105,7 +130,7 @@ def add_sound(
             jobs = None
         if jobs is None:
             from .api import default_output_path
-            from .mux import check_output
+            from .media.mux import check_output
 
             target = output if output is not None else default_output_path(input)
             check_output(target, overwrite, source=input)  # before loading the model: fail fast
@@ -113,17 +138,21 @@ def add_sound(
 
         resolve_device(device)  # an unknown device fails before the slow model load
         pipe = _load(model, device, dtype, quiet)
+        settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
         if jobs is None:
-            from .api import add_sound as run
+            from . import api
 
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
-            written = run(input, target, prompt=prompt, negative_prompt=negative_prompt, seed=seed, steps=steps,
-                          guidance=guidance, text_guidance=text_guidance, keep_original_audio=keep_original_audio,
-                          overwrite=overwrite, pipeline=pipe)
+            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
+                                    keep_original_audio=keep_original_audio, overwrite=overwrite, pipeline=pipe,
+                                    settings=settings)
             if not quiet:
                 typer.echo(f"wrote {written}")
             return
-        report = _run_batch(pipe, jobs, seed, steps, guidance, text_guidance, keep_original_audio, overwrite, quiet)
+        from .batch import run_jobs
+
+        report = run_jobs(pipe, jobs, settings, keep_original_audio=keep_original_audio, overwrite=overwrite,
+                          quiet=quiet)
         if not quiet or report.failed:
             typer.echo(report.summary(), err=bool(report.failed))
         if report.failed:
@@ -150,38 +179,6 @@ def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, 
     if not os.access(out_dir, os.W_OK):
         raise V2AError(f"{out_dir}: output folder is not writable")
     return jobs
-
-
-def _run_batch(pipe, jobs, seed, steps, guidance, text_guidance, keep_original_audio, overwrite, quiet):
-    from tqdm.auto import tqdm
-
-    from .api import generate, write_result
-    from .batch import BatchReport
-    from .errors import V2AError
-
-    pipe.set_progress_bar_config(disable=True)
-    report = BatchReport()
-    bar = tqdm(jobs, desc="videos", unit="file", disable=quiet)
-    for job in bar:
-        if job.output.exists() and not overwrite:
-            report.skipped.append(job.source)
-            continue
-        try:
-            job.output.parent.mkdir(parents=True, exist_ok=True)
-            waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt, seed=seed,
-                                      steps=steps, guidance=guidance, text_guidance=text_guidance, pipeline=pipe)
-            write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
-                         overwrite=overwrite)
-            report.done.append(job.source)
-        except V2AError as err:
-            report.failed.append((job.source, str(err)))
-            bar.write(f"v2a: error: {err}", file=sys.stderr)
-        except Exception as err:  # noqa: BLE001 - one bad file must not stop thousands of others
-            if os.environ.get("V2A_DEBUG"):
-                raise
-            report.failed.append((job.source, f"{type(err).__name__}: {err}"))
-            bar.write(f"v2a: error: {job.source}: unexpected {type(err).__name__}: {err}", file=sys.stderr)
-    return report
 
 
 def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
@@ -213,8 +210,6 @@ def _with_user_errors(command):
 
     return wrapper
 
-
-app.command("eval")(_with_user_errors(eval_command))
 
 
 @app.callback(invoke_without_command=True)

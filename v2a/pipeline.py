@@ -11,13 +11,13 @@ a weighted sum of the branches (``guidance_branches``). With equal scales the mi
 weight is 0 and it is the ordinary two-branch guidance; branches that would see the same
 conditions are merged, so no step runs a pass it does not need.
 
-Clips longer than ``DEFAULT_WINDOW_SECONDS`` (4 s) are denoised in half-overlapping windows of
+Clips longer than ``GenerationSettings.window_seconds`` (4 s) are denoised in half-overlapping windows of
 that length (``latent_windows``): the transformer was trained on 4 s crops and only ever saw
-positions within them; sampled whole, a 46 s clip's onsets no longer landed on the events and
+positions within them; sampled whole, a 46 s clip's onsets did not land on the events and
 its sound faded out, and even 4-8 s clips landed fewer onsets than in windows. Every step runs
 every window, each seeing its own frames and motion from position 0, and the windows'
 velocities are cross-faded where they overlap, so there are no seams to hide afterwards (as in
-MultiDiffusion). Shorter clips are one window, sampled exactly as before.
+MultiDiffusion). A clip no longer than a window is one window: sampled whole.
 """
 
 from __future__ import annotations
@@ -26,32 +26,43 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
-from .audio import AudioSettings
-from .autoencoder import AudioLatent
-from .defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE, DEFAULT_WINDOW_SECONDS
+from .signal.audio import AudioSettings
+from .models.autoencoder import AudioLatent
+from .settings import DEFAULTS
 from .errors import V2AError
-from .frame_encoder import FrameEncoder
-from .text_encoder import TextEncoder
-from .timing import timing_features
-from .transformer import Conditions, SoundTransformer, frame_tokens_in_window
-from .video import VideoClip
+from .models.frame_encoder import FrameEncoder
+from .models.text_encoder import TextEncoder
+from .signal.motion import timing_features
+from .models.transformer import Conditions, SoundTransformer, frame_tokens_in_window
+from .models.vocoder import vocode
+from .media.decode import VideoClip
 
 logger = logging.getLogger(__name__)
 
 MAX_PROMPT_TOKENS = 64
-# Long mels are vocoded in chunks with this much context on each side, more than HiFi-GAN's
-# receptive field (with 16 frames the joins already match the whole to float rounding), so
-# memory stays flat and time linear: 60 s vocoded whole took 61.5 s and 1.0 GiB above the loaded
-# model on 2 cores, in 10 s chunks 43.5 s and 0.6 GiB. Clips up to a chunk long are vocoded whole.
-VOCODER_CHUNK_SECONDS = 10.0
-VOCODER_CONTEXT_FRAMES = 64
+
+
+@dataclass
+class Prompts:
+    """Encoded prompts of a batch."""
+
+    tokens: torch.Tensor  # (B, L, text_dim) token embeddings
+    mask: torch.Tensor  # (B, L) True for real tokens
+    empty: torch.Tensor  # (B,) True where a clip has no prompt
+
+    def rows(self, which: list[int]) -> dict:
+        """``prepare_conditions`` keywords for the clips ``which`` (one row per window)."""
+        return dict(text_tokens=self.tokens[which], text_mask=self.mask[which], drop_text=self.empty[which])
+
+
+NO_PROMPT = dict(text_tokens=None, text_mask=None)
 
 
 @dataclass
@@ -86,25 +97,20 @@ class V2APipeline(DiffusionPipeline):
 
     # -- conditioning -------------------------------------------------------------------
 
-    def encode_prompts(self, prompts: list[str | None]) -> tuple[torch.Tensor | None, torch.Tensor | None]:
-        """Token embeddings ``(B, L, D)`` and mask ``(B, L)``; None where no prompt is given.
+    def encode_prompts(self, prompts: list[str | None]) -> Prompts | None:
+        """Token embeddings of the prompts, or None when no clip has one.
 
-        Missing prompts in a batch with others are filled with the transformer's learned
-        empty-prompt embedding, so "no prompt" means the same thing alone or in a batch.
+        Rows without a prompt in a batch with others are marked ``empty``; the transformer's
+        ``prepare_conditions`` gives them its learned empty-prompt embedding, so "no prompt"
+        means the same thing alone or in a batch.
         """
         if all(p is None or not p.strip() for p in prompts):
-            return None, None
+            return None
         texts = [p if p and p.strip() else "" for p in prompts]
         batch = self.tokenizer(texts, padding=True, truncation=True, max_length=MAX_PROMPT_TOKENS, return_tensors="pt")
         ids, mask = batch["input_ids"].to(self.device), batch["attention_mask"].to(self.device).bool()
-        tokens = self.text_encoder(ids, mask)
         empty = torch.tensor([not (p and p.strip()) for p in prompts], device=self.device)
-        if empty.any():
-            tokens[empty] = 0.0
-            tokens[empty, 0] = self.transformer.empty_text[0, 0].to(tokens.dtype)
-            mask[empty] = False
-            mask[empty, 0] = True
-        return tokens, mask
+        return Prompts(self.text_encoder(ids, mask), mask, empty)
 
     def encode_video(self, clip: VideoClip, num_latent_frames: int):
         """Features of frames sampled at ``transformer.config.frame_token_rate`` plus motion features."""
@@ -128,12 +134,12 @@ class V2APipeline(DiffusionPipeline):
         clips: VideoClip | list[VideoClip],
         prompt: str | list[str | None] | None = None,
         negative_prompt: str | list[str | None] | None = None,
-        num_inference_steps: int = DEFAULT_STEPS,
-        guidance_scale: float = DEFAULT_GUIDANCE,
-        text_guidance_scale: float | None = DEFAULT_TEXT_GUIDANCE,
+        num_inference_steps: int = DEFAULTS.steps,
+        guidance_scale: float = DEFAULTS.guidance,
+        text_guidance_scale: float | None = DEFAULTS.text_guidance,
         generator: torch.Generator | list[torch.Generator] | None = None,
         use_video: bool = True,
-        window_seconds: float = DEFAULT_WINDOW_SECONDS,
+        window_seconds: float = DEFAULTS.window_seconds,
         stage_seconds: dict[str, float] | None = None,
     ) -> SoundtrackOutput:
         """Generates one soundtrack per clip.
@@ -176,14 +182,14 @@ class V2APipeline(DiffusionPipeline):
 
         # 2. encode conditions: the conditional branch sees prompt + video, the other the negative prompt alone
         with timer("encode"):
-            text, text_mask = self.encode_prompts(prompts)
-            neg_text, neg_mask = self.encode_prompts(negatives)
+            text, negative = self.encode_prompts(prompts), self.encode_prompts(negatives)
             videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
             branches, weights = guidance_branches(
-                lambda: self._conditions(text, text_mask, videos, windows),
-                lambda: self._conditions(neg_text, neg_mask, videos, windows),
-                lambda: self.transformer.prepare_conditions(
-                    *_rows(neg_text, neg_mask, which), None, None, None, None, t_window, len(windows)),
+                {"conditional": lambda: self._conditions(text, videos, windows),
+                 "video_only": lambda: self._conditions(negative, videos, windows),
+                 "unconditional": lambda: self.transformer.prepare_conditions(
+                     frame_features=None, frame_labels=None, frame_times=None, motion=None,
+                     num_latent_frames=t_window, batch_size=len(windows), **_rows(negative, which))},
                 guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives, has_video=use_video)
 
         # 3-5. prepare noise, denoise, decode
@@ -202,64 +208,70 @@ class V2APipeline(DiffusionPipeline):
         """
         n = len(lengths)
         windows = windows or [(i, 0, length) for i, length in enumerate(lengths)]
-        branches = len(weights)
-        t_max = max(lengths)
-        t_window = max(end - start for _, start, end in windows)
         channels = self.transformer.config.latent_channels
         gens = generator if isinstance(generator, list) else [generator] * n
-        latents = torch.zeros(n, t_max, channels, device=self.device)
-        token_mask = torch.zeros(n, t_max, dtype=torch.bool, device=self.device)
+        latents = torch.zeros(n, max(lengths), channels, device=self.device)
+        token_mask = torch.zeros(n, max(lengths), dtype=torch.bool, device=self.device)
         for i, (length, g) in enumerate(zip(lengths, gens)):
             noise = torch.randn(length, channels, generator=g, device=g.device if g is not None else "cpu")
             latents[i, :length] = noise.to(self.device)
             token_mask[i, :length] = True
+        velocity = self._windowed_velocity(conditions, weights, windows, lengths)
+        return euler_sample(velocity, latents, self.scheduler, num_inference_steps, token_mask, self.progress_bar)
+
+    def _windowed_velocity(self, conditions: Conditions, weights: Sequence[float], windows: list[tuple[int, int, int]],
+                           lengths: list[int]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``velocity(latents, t)`` of whole clips: every window of every guidance branch in one
+        transformer pass, the branches summed with ``weights``, the windows cross-faded."""
+        branches = len(weights)
+        t_window = max(end - start for _, start, end in windows)
+        channels = self.transformer.config.latent_channels
         fades = [f.to(self.device)[:, None] for f in crossfade_weights(windows, lengths)]
         window_mask = torch.zeros(len(windows), t_window, dtype=torch.bool, device=self.device)
         for k, (_, start, end) in enumerate(windows):
             window_mask[k, : end - start] = True
         mask = window_mask.repeat(branches, 1)
 
-        self.scheduler.set_timesteps(num_inference_steps, device=self.device)
-        for t in self.progress_bar(self.scheduler.timesteps):
+        def velocity(latents: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
             x = torch.zeros(len(windows), t_window, channels, device=self.device)
             for k, (clip, start, end) in enumerate(windows):
                 x[k, : end - start] = latents[clip, start:end]
             x = x.repeat(branches, 1, 1)
             sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
-            velocity = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
-            velocity = sum(w * v for w, v in zip(weights, velocity.chunk(branches)))
+            per_branch = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
+            guided = sum(w * v for w, v in zip(weights, per_branch.chunk(branches)))
             # a clip that is one window has fade 1 everywhere: its velocity passes through unchanged
-            per_window, velocity = velocity, torch.zeros_like(latents)
+            out = torch.zeros_like(latents)
             for k, (clip, start, end) in enumerate(windows):
-                velocity[clip, start:end] += fades[k] * per_window[k, : end - start]
-            latents = self.scheduler.step(velocity, t, latents).prev_sample
-            latents = latents * token_mask[..., None]
-        return latents
+                out[clip, start:end] += fades[k] * guided[k, : end - start]
+            return out
+
+        return velocity
 
     def decode(self, latents: torch.Tensor, lengths: list[int], durations: list[float],
                timer: "_StageTimer | None" = None) -> SoundtrackOutput:
         """Latents -> log-mel -> waveform, each clip at its own length, trimmed to its duration."""
         settings = self.audio_settings
         timer = timer or _StageTimer(None, self.device)
-        chunk = int(round(VOCODER_CHUNK_SECONDS * settings.mel_rate))
         waveforms = []
         for i, (length, duration) in enumerate(zip(lengths, durations)):
             with timer("latent decode"):
                 mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
             with timer("vocoder"):
-                audio = vocode_in_chunks(self.vocoder, mel.to(self.vocoder.dtype), chunk, VOCODER_CONTEXT_FRAMES)[0]
+                audio = vocode(self.vocoder, mel, settings.mel_rate)[0]
             samples = int(round(duration * settings.sample_rate))
             wave = audio[:samples].cpu().numpy().astype(np.float32)
             waveforms.append(np.pad(wave, (0, samples - len(wave))))
         return SoundtrackOutput(waveforms=waveforms, sample_rate=settings.sample_rate)
 
-    def _conditions(self, text, text_mask, videos, windows: list[tuple[int, int, int]]) -> Conditions:
+    def _conditions(self, text: Prompts | None, videos, windows: list[tuple[int, int, int]]) -> Conditions:
         """One row per window ``(clip, start, end)``: the clip's prompt with that span's frames and
         motion, placed as if the span started the clip."""
         t_window = max(end - start for _, start, end in windows)
         if videos is None:
-            return self.transformer.prepare_conditions(*_rows(text, text_mask, [clip for clip, _, _ in windows]),
-                                                       None, None, None, None, t_window, len(windows))
+            return self.transformer.prepare_conditions(
+                frame_features=None, frame_labels=None, frame_times=None, motion=None, num_latent_frames=t_window,
+                batch_size=len(windows), **_rows(text, [clip for clip, _, _ in windows]))
         # Windows of different lengths have different numbers of frame tokens and latent frames:
         # prepare each alone at its own length, then pad (padding is masked out of attention).
         rate = self.audio_settings.latent_rate
@@ -271,9 +283,9 @@ class V2APipeline(DiffusionPipeline):
             keep = torch.from_numpy(frame_tokens_in_window(times.cpu().numpy(), start / rate, until))
             keep = keep.to(times.device)
             per_window.append(self.transformer.prepare_conditions(
-                None if text is None else text[clip : clip + 1], None if text is None else text_mask[clip : clip + 1],
-                features[keep][None], labels[keep][None], (times[keep] - start / rate).clamp(min=0)[None],
-                motion[start:end][None], end - start, 1))
+                frame_features=features[keep][None], frame_labels=labels[keep][None],
+                frame_times=(times[keep] - start / rate).clamp(min=0)[None], motion=motion[start:end][None],
+                num_latent_frames=end - start, batch_size=1, **_rows(text, [clip])))
         return _cat_conditions(*per_window)
 
     @staticmethod
@@ -286,24 +298,17 @@ class V2APipeline(DiffusionPipeline):
         return value
 
 
-def vocode_in_chunks(vocoder, mel: torch.Tensor, chunk: int, context: int) -> torch.Tensor:
-    """``(B, frames, n_mels)`` log-mel -> ``(B, frames * hop)`` float32 waveform, at most ``chunk`` frames at a time.
-
-    Each chunk is vocoded with up to ``context`` frames of the mel before and after it, and only
-    its own samples are kept.
-    """
-    frames = mel.shape[1]
-    if frames <= chunk:
-        return vocoder(mel).float()
-    size = math.ceil(frames / math.ceil(frames / chunk))  # equal chunks, none of them a sliver
-    pieces = []
-    for start in range(0, frames, size):
-        end = min(frames, start + size)
-        lo, hi = max(0, start - context), min(frames, end + context)
-        audio = vocoder(mel[:, lo:hi]).float()
-        hop = audio.shape[1] // (hi - lo)
-        pieces.append(audio[:, (start - lo) * hop : (end - lo) * hop])
-    return torch.cat(pieces, dim=1)
+def euler_sample(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], latents: torch.Tensor,
+                 scheduler: FlowMatchEulerDiscreteScheduler, num_inference_steps: int,
+                 token_mask: torch.Tensor | None = None, progress: Callable = iter) -> torch.Tensor:
+    """Flow-matching Euler sampling: integrates ``velocity(latents, t)`` from noise ``latents``
+    over the scheduler's timesteps; ``token_mask`` ``(B, T)`` keeps padding frames at zero."""
+    scheduler.set_timesteps(num_inference_steps, device=latents.device)
+    for t in progress(scheduler.timesteps):
+        latents = scheduler.step(velocity(latents, t), t, latents).prev_sample
+        if token_mask is not None:
+            latents = latents * token_mask[..., None]
+    return latents
 
 
 def latent_windows(lengths: list[int], window: int) -> list[tuple[int, int, int]]:
@@ -323,7 +328,7 @@ def latent_windows(lengths: list[int], window: int) -> list[tuple[int, int, int]
     return windows
 
 
-def window_joins(duration: float, settings: AudioSettings, window_seconds: float = DEFAULT_WINDOW_SECONDS
+def window_joins(duration: float, settings: AudioSettings, window_seconds: float = DEFAULTS.window_seconds
                  ) -> list[tuple[float, float]]:
     """Seconds ``(start, end)`` where consecutive sampling windows of a clip overlap and cross-fade."""
     length = settings.latent_frames(duration)
@@ -354,22 +359,20 @@ def crossfade_weights(windows: list[tuple[int, int, int]], lengths: list[int]) -
     return [weight / totals[clip][start:end] for (clip, start, end), weight in zip(windows, raw)]
 
 
-def _rows(text, text_mask, which: list[int]):
-    """The prompt rows of the clips ``which`` (one per window); None stays None."""
-    return (None, None) if text is None else (text[which], text_mask[which])
+def _rows(text: Prompts | None, which: list[int]) -> dict:
+    """The prompt rows of the clips ``which`` (one per window), as ``prepare_conditions`` keywords."""
+    return NO_PROMPT if text is None else text.rows(which)
 
 
-def guidance_branches(conditional, video_only, unconditional, guidance_scale: float,
-                      text_guidance_scale: float | None, *, prompt_differs: bool = True,
-                      has_video: bool = True) -> tuple[Conditions, list[float]]:
-    """The guidance branches a step needs, concatenated, and their weights.
+def guidance_weights(guidance_scale: float, text_guidance_scale: float | None, *, prompt_differs: bool = True,
+                     has_video: bool = True) -> dict[str, float]:
+    """The weight of each guidance branch a step needs, by name; a branch of weight 0 is left out.
 
-    ``conditional``, ``video_only`` and ``unconditional`` build the conditions of the video with
-    the prompt, the video with the negative prompt, and the negative prompt alone (called only
-    when needed). The velocity ``v(neg) + g_video (v(video, neg) - v(neg)) + g_text (v(video,
-    prompt) - v(video, neg))`` weighs them ``g_text``, ``g_video - g_text`` and ``1 - g_video``;
-    without video the last two are the same branch, with the prompt equal to the negative the
-    first two are, and a branch of weight 0 is left out.
+    The velocity ``v(neg) + g_video (v(video, neg) - v(neg)) + g_text (v(video, prompt) - v(video,
+    neg))`` weighs ``conditional`` (the video with the prompt) ``g_text``, ``video_only`` (the video
+    with the negative prompt) ``g_video - g_text`` and ``unconditional`` (the negative prompt alone)
+    ``1 - g_video``. Without video the last two are the same branch; with the prompt equal to the
+    negative the first two are. ``text_guidance_scale`` None weighs the prompt like the video.
     """
     g_video = guidance_scale
     g_text = guidance_scale if text_guidance_scale is None else text_guidance_scale
@@ -377,9 +380,21 @@ def guidance_branches(conditional, video_only, unconditional, guidance_scale: fl
         g_text = g_video  # v(video, prompt) is v(video, neg): its weight joins the video-only branch's
     if not has_video:
         g_video = 1.0  # v(video, neg) is v(neg): its weight joins the unconditional branch's
-    named = [(conditional, g_text), (video_only, g_video - g_text), (unconditional, 1.0 - g_video)]
-    kept = [(build, weight) for build, weight in named if weight != 0.0]
-    return _cat_conditions(*[build() for build, _ in kept]), [weight for _, weight in kept]
+    named = {"conditional": g_text, "video_only": g_video - g_text, "unconditional": 1.0 - g_video}
+    return {name: weight for name, weight in named.items() if weight != 0.0}
+
+
+def guidance_branches(build: dict[str, Callable[[], Conditions]], guidance_scale: float,
+                      text_guidance_scale: float | None, *, prompt_differs: bool = True,
+                      has_video: bool = True) -> tuple[Conditions, list[float]]:
+    """The conditions of the branches ``guidance_weights`` keeps, concatenated, and their weights.
+
+    ``build`` maps each branch name to a function that prepares its conditions (called only for
+    the branches that are kept).
+    """
+    weights = guidance_weights(guidance_scale, text_guidance_scale, prompt_differs=prompt_differs,
+                               has_video=has_video)
+    return _cat_conditions(*[build[name]() for name in weights]), list(weights.values())
 
 
 class _StageTimer:
@@ -404,10 +419,10 @@ def _cat_conditions(*items: Conditions) -> Conditions:
     """Concatenates conditions along the batch, padding context tokens and latent frames."""
     pad = torch.nn.functional.pad
     width = max(c.context.shape[1] for c in items)
-    frames = max(c.timing.shape[1] for c in items)
+    frames = max(c.motion.shape[1] for c in items)
     padded = []
     for c in items:
-        extra, later = width - c.context.shape[1], frames - c.timing.shape[1]
+        extra, later = width - c.context.shape[1], frames - c.motion.shape[1]
         padded.append(Conditions(pad(c.context, (0, 0, 0, extra)), pad(c.context_mask, (0, extra), value=False),
-                                 c.summary, pad(c.timing, (0, 0, 0, later))))
+                                 c.summary, pad(c.motion, (0, 0, 0, later))))
     return Conditions.cat(padded)

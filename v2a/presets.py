@@ -33,11 +33,11 @@ def debug_pipeline(seed: int = 0):
     from diffusers import FlowMatchEulerDiscreteScheduler
     from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
 
-    from .autoencoder import MelAutoencoder
-    from .frame_encoder import FrameEncoder
+    from .models.autoencoder import MelAutoencoder
+    from .models.frame_encoder import FrameEncoder
     from .pipeline import V2APipeline
-    from .text_encoder import TextEncoder, load_packaged_tokenizer
-    from .timing import NUM_TIMING_FEATURES
+    from .models.text_encoder import TextEncoder, load_packaged_tokenizer
+    from .signal.motion import NUM_TIMING_FEATURES
 
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -65,7 +65,7 @@ def debug_pipeline(seed: int = 0):
 
 
 def _debug_transformer(text_dim: int, timing_dim: int):
-    from .transformer import SoundTransformer
+    from .models.transformer import SoundTransformer
 
     model = SoundTransformer(latent_channels=4, width=16, depth=2, heads=2, mlp_ratio=2.0, text_dim=text_dim,
                              frame_dim=32, timing_dim=timing_dim, frame_token_rate=2.0)

@@ -10,8 +10,8 @@ cache folder outside git (default ``~/.cache/v2a/features``)::
         ...
 
 Per example ``i`` a shard holds ``{id}/mel`` (frames, 80) float16 log-mel (via
-:func:`v2a.audio.log_mel`), and when present ``{id}/timing`` (latent frames, F) float16 motion
-features of the rendered video (via :func:`v2a.timing.timing_features`, the same code real
+:func:`v2a.signal.audio.log_mel`), and when present ``{id}/timing`` (latent frames, F) float16 motion
+features of the rendered video (via :func:`v2a.signal.motion.timing_features`, the same code real
 video goes through), ``{id}/frames`` (frame features from any ``frames -> array`` callable,
 e.g. the pipeline's frame encoder) and ``{id}/text`` (caption embeddings from any
 ``list[str] -> array`` callable), ``{id}/events`` (float32 ground-truth event times).
@@ -22,7 +22,7 @@ lead-ins and the sparse timing features. Measured on the library's validation sp
 once (197 examples, 7.0 min of audio incl. lead-ins, mel + timing + events): 6.4 MiB of float16
 arrays became a 2.6 MiB shard, about 0.37 MiB per minute, so the whole 69-minute library with
 one rendering each is ~25 MiB. Shards are capped by ``max_shard_mib`` (default 48 MiB) so any
-one shard fits a carry; :func:`pack_for_transfer` zips the index and whole shards up to a size.
+one shard fits a carry.
 Frame features are the big item (1280-d per frame): store pooled or projected ones (e.g. the
 384-d text-space vector) to stay small. The library itself (16-bit FLAC) is another option
 to carry and recompute mels on the GPU machine.
@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import json
 import logging
-import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,19 +39,14 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio import DEFAULT_AUDIO, AudioSettings, log_mel
-from ..cache import cache_root
-from ..timing import timing_features
+from ..signal.audio import DEFAULT_AUDIO, AudioSettings, log_mel
+from ..signal.motion import timing_features
 
 logger = logging.getLogger(__name__)
 
 INDEX = "index.jsonl"
 FrameFeatureFn = Callable[[np.ndarray], np.ndarray]  # (T, H, W, 3) uint8 -> (T', D)
 TextFeatureFn = Callable[[list[str]], np.ndarray]  # captions -> (N, D)
-
-
-def default_feature_dir() -> Path:
-    return cache_root() / "features"
 
 
 @dataclass
@@ -197,27 +191,3 @@ def library_examples(library: str | Path, records: Iterable[dict], render: bool 
         meta.update({"style": pair.style, "fps": pair.fps, "render_seed": pair.meta["seed"]})
         yield CacheExample(id=f"{r['id']}@{seed}", audio=pair.audio, meta=meta, frames=pair.frames, times=pair.times,
                            captions=r.get("captions"), event_times=pair.event_times)
-
-
-def pack_for_transfer(folder: str | Path, out_zip: str | Path, max_mib: float = 60.0, split: str | None = None) -> Path:
-    """Copies the index and as many whole shards as fit in ``max_mib`` into one zip.
-
-    The shards are already compressed, so the zip only stores them; the index inside keeps
-    only the examples of the shards that fit.
-    """
-    folder, out_zip = Path(folder), Path(out_zip)
-    index = [r for r in read_index(folder) if split is None or r.get("split") == split]
-    shards, total = [], 0
-    for shard in sorted({r["shard"] for r in index}):
-        size = (folder / shard).stat().st_size
-        if total + size > max_mib * 2**20:
-            break
-        shards.append(shard)
-        total += size
-    keep = [r for r in index if r["shard"] in set(shards)]
-    with zipfile.ZipFile(out_zip, "w", compression=zipfile.ZIP_STORED) as zf:
-        zf.writestr(INDEX, "".join(json.dumps(r) + "\n" for r in keep))
-        for shard in shards:
-            zf.write(folder / shard, shard)
-    logger.info("packed %d shards (%d examples, %.1f MiB) into %s", len(shards), len(keep), total / 2**20, out_zip)
-    return out_zip

@@ -47,7 +47,6 @@ def _steps(surface: str) -> list[str]:
 
 
 PERCUSSION = ("percussion",)
-EFFECTS = ("effects", "any")
 
 # Ordered: the first match wins. Percussion rules first, only for drum kits.
 CATEGORIES: tuple[Category, ...] = (

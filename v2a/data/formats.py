@@ -62,7 +62,7 @@ C4GROUP_HEADER = 204  # id (28), Ver1, Ver2, Entries, reserved
 C4GROUP_ENTRY = 316  # FileName[260], Packed, ChildGroup, Size, unused, Offset, then unused bytes
 
 
-def _c4_unscramble(header: bytes) -> bytes:
+def c4_unscramble(header: bytes) -> bytes:
     """Undoes the header obfuscation: every third byte pair swapped, then XOR 237 (applied in reverse)."""
     out = bytearray(header)
     for i in range(0, len(out) - 2, 3):
@@ -84,7 +84,7 @@ def read_c4group(data: bytes) -> list[tuple[str, bytes]]:
 
 
 def _c4_entries(raw: bytes, base: int, prefix: str) -> Iterator[tuple[str, bytes]]:
-    header = _c4_unscramble(raw[base: base + C4GROUP_HEADER])
+    header = c4_unscramble(raw[base: base + C4GROUP_HEADER])
     if not header.startswith(C4GROUP_MAGIC):
         raise V2AError(f"not a Clonk group at {prefix or 'top level'}")
     count = struct.unpack_from("<i", header, 36)[0]
@@ -204,51 +204,3 @@ def write_midi(notes: Sequence[Note], programs: dict[int, int] | None = None,
     track += _varlen(last - now) + b"\xff\x2f\x00"  # end of track
     header = b"MThd" + struct.pack(">IHHH", 6, 0, 1, TICKS_PER_QUARTER)
     return header + b"MTrk" + struct.pack(">I", len(track)) + bytes(track)
-
-
-def read_midi_notes(data: bytes) -> list[Note]:
-    """The notes of a format-0 file written by :func:`write_midi` (for tests and checks)."""
-    if data[:4] != b"MThd":
-        raise V2AError("not a MIDI file")
-    division = struct.unpack_from(">H", data, 12)[0]
-    if data[14:18] != b"MTrk":
-        raise V2AError("MIDI file without a track")
-    length = struct.unpack_from(">I", data, 18)[0]
-    track, pos, tick, tempo = data[22: 22 + length], 0, 0, TEMPO_US
-    open_notes: dict[tuple[int, int], tuple[int, int]] = {}
-    notes = []
-
-    def seconds(t):
-        return t * tempo / 1e6 / division
-
-    status = 0
-    while pos < len(track):
-        delta = 0
-        while True:
-            b = track[pos]
-            pos += 1
-            delta = (delta << 7) | (b & 0x7F)
-            if not b & 0x80:
-                break
-        tick += delta
-        if track[pos] & 0x80:
-            status = track[pos]
-            pos += 1
-        if status == 0xFF:
-            kind, n = track[pos], track[pos + 1]
-            if kind == 0x51:
-                tempo = int.from_bytes(track[pos + 2: pos + 5], "big")
-            pos += 2 + n
-            continue
-        kind, ch = status & 0xF0, status & 0x0F
-        if kind in (0xC0, 0xD0):
-            pos += 1
-            continue
-        a, b = track[pos], track[pos + 1]
-        pos += 2
-        if kind == 0x90 and b > 0:
-            open_notes[(ch, a)] = (tick, b)
-        elif kind in (0x80, 0x90) and (ch, a) in open_notes:
-            start, vel = open_notes.pop((ch, a))
-            notes.append(Note(seconds(start), seconds(tick - start), a, vel, ch))
-    return sorted(notes, key=lambda n: (n.start, n.pitch))

@@ -36,7 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import DEFAULT_AUDIO
+from ..signal.audio import DEFAULT_AUDIO
 from ..cache import cache_root
 from ..errors import V2AError
 from .captions import CATEGORY_BY_NAME

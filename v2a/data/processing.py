@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..audio import DEFAULT_AUDIO, AudioSettings, log_mel, resample
+from ..signal.audio import DEFAULT_AUDIO, AudioSettings, log_mel, resample
 from ..errors import V2AError
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@
         sub/clip002.mov
         captions.csv        # optional: file,caption (file relative to the folder)
 
-Each item is the decoded video (:func:`v2a.video.decode_video`, the same code inference
+Each item is the decoded video (:func:`v2a.media.decode.decode_video`, the same code inference
 uses), its soundtrack as 22,050 Hz mono float32 and a caption: from the CSV when it names the
 file, else from the file's folder name (VGGSound-style class folders), else ``None``.
 Unreadable files are logged and skipped, so one bad file never stops a training run.
@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import DEFAULT_AUDIO, resample
+from ..signal.audio import DEFAULT_AUDIO, resample
 from ..errors import V2AError
-from ..video import VideoClip, decode_video, is_video_path, open_container
+from ..media.decode import VideoClip, decode_video, is_video_path, open_container
 
 logger = logging.getLogger(__name__)
 

@@ -30,8 +30,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio import DEFAULT_AUDIO
+from ..signal.audio import DEFAULT_AUDIO
 from ..errors import V2AError
+from ..signal.onsets import detect_onsets
 from . import scenery
 
 # event styles: how a sound onset is made visible
@@ -111,18 +112,6 @@ class RenderedPair:
     @property
     def duration(self) -> float:
         return len(self.frames) / self.fps
-
-
-def detect_onsets(wav: np.ndarray, sample_rate: int = DEFAULT_AUDIO.sample_rate) -> np.ndarray:
-    """Onset times in seconds: the evaluation's own detector (``v2a.evaluation.metrics``).
-
-    The renderer once used librosa's onset detector; on slow attacks it fired 30-50 ms away
-    from the metric's, so even the true soundtrack scored only 0.77 onset F1 against its own
-    visible events. One detector for rendering and scoring keeps the ground truth exact.
-    """
-    from ..evaluation.metrics import detect_onsets as metric_onsets
-
-    return np.round(metric_onsets(wav, sample_rate), 4)
 
 
 def _chance(rng: np.random.Generator, p: float) -> bool:
@@ -609,7 +598,7 @@ def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: st
 
     # detected on the placed audio, so a sound that starts with the clip is an onset too; an
     # ambience shows none, but its onsets still keep cuts away
-    heard = detect_onsets(audio, sample_rate) if style != STATIC or realism.cuts[0] < 1 else np.zeros(0)
+    heard = np.round(detect_onsets(audio, sample_rate), 4) if style != STATIC or realism.cuts[0] < 1 else np.zeros(0)
     onsets = heard if style != STATIC else np.zeros(0)
     event_times, events = _visible_events(onsets, fps, n)
     cuts = _draw_cuts(rng, realism, heard, fps, n)
@@ -629,6 +618,6 @@ def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: st
 
 def write_pair_mp4(pair: RenderedPair, path: str | Path, crf: int = 20) -> Path:
     """Writes a rendered pair as an mp4 (H.264 video + AAC audio), for inspection."""
-    from ..video import encode_video
+    from ..media.write import write_video
 
-    return encode_video(path, pair.frames, pair.fps, audio=pair.audio, sample_rate=pair.sample_rate, crf=crf)
+    return write_video(path, pair.frames, pair.fps, audio=pair.audio, sample_rate=pair.sample_rate, crf=crf)

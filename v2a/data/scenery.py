@@ -15,7 +15,7 @@ import numpy as np
 logger = logging.getLogger(__name__)
 
 SHAPES = ("circle", "square", "triangle", "ring", "star")
-# the flat kinds every render drew before issue 16, and still the only ones clean renders draw
+# flat backgrounds: the only kinds clean renders draw
 PLAIN_BACKGROUNDS = ("solid", "gradient", "noise", "stripes")
 # real footage is rarely flat: fractal texture, textured gradients, wallpaper, blurred scenery
 TEXTURED_BACKGROUNDS = ("octaves", "textured_gradient", "tiles", "scenery")

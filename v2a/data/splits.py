@@ -18,9 +18,6 @@ import hashlib
 from collections import defaultdict
 from collections.abc import Sequence
 
-SPLITS = ("train", "val", "test")
-
-
 def stable_hash(text: str) -> int:
     return int.from_bytes(hashlib.sha1(text.encode("utf-8")).digest()[:8], "big")
 

@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
+from ..settings import DEFAULTS, GenerationSettings
 
 
 def eval_command(
@@ -21,10 +21,10 @@ def eval_command(
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug'. Default: the shipped model."),
     out: Path = typer.Option(Path("runs/eval"), help="Results folder: results.json, table.txt, spectrograms.png."),
     clips: int = typer.Option(24, min=2, help="Rendered held-out clips (3/4 with events, 1/8 silent, 1/8 ambience)."),
-    steps: int = typer.Option(DEFAULT_STEPS, min=1, help="Sampler steps."),
-    seed: int = typer.Option(0, help="Noise seed (the same for every system on a clip)."),
-    guidance: float = typer.Option(DEFAULT_GUIDANCE, min=0.0, help="Guidance scale for the video."),
-    text_guidance: Optional[float] = typer.Option(DEFAULT_TEXT_GUIDANCE, min=0.0,
+    steps: int = typer.Option(DEFAULTS.steps, min=1, help="Sampler steps."),
+    seed: int = typer.Option(DEFAULTS.seed, help="Noise seed (the same for every system on a clip)."),
+    guidance: float = typer.Option(DEFAULTS.guidance, min=0.0, help="Guidance scale for the video."),
+    text_guidance: Optional[float] = typer.Option(DEFAULTS.text_guidance, min=0.0,
                                                   help="Guidance scale for the prompt (default: as --guidance, "
                                                        "the two-branch guidance)."),
     device: str = typer.Option("cpu", help="cpu, cuda, cuda:N, mps or auto."),
@@ -44,7 +44,7 @@ def eval_command(
     import logging
 
     from ..errors import V2AError
-    from .run import evaluate
+    from .run import EvalOptions, evaluate
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s: %(message)s")
     if not (Path(library) / "manifest.jsonl").is_file():
@@ -52,8 +52,9 @@ def eval_command(
     if split not in ("test", "val"):
         raise V2AError(f"--split must be test or val, not {split!r} (train clips are what the model learned from)")
     cache = cache if cache is not None else Path(library).resolve().parent / "eval"
-    evaluate(library, out, model=model, clips=clips, steps=steps, guidance=guidance,
-             text_guidance=text_guidance, seed=seed, device=device,
-             cache=cache, grid_clips=grid, max_seconds=max_seconds, real_clips=real_clips, progress=not quiet,
-             resynthesis_clips=resynthesis_clips, reference_vocoder=reference_vocoder, split=split)
+    settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
+    options = EvalOptions(clips=clips, split=split, max_seconds=max_seconds, real_clips=real_clips,
+                          resynthesis_clips=resynthesis_clips, grid_clips=grid, reference_vocoder=reference_vocoder,
+                          device=device, progress=not quiet)
+    evaluate(library, out, model=model, settings=settings, cache=cache, options=options)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

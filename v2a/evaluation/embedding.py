@@ -97,7 +97,7 @@ def _to_mono_44k(waveform, sample_rate: int) -> torch.Tensor:
     return x.clamp(-1.0, 1.0)  # Essentia's loader clips to full scale, as a PCM file would
 
 
-def log_mel(waveform, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
+def aisfx_spectrogram(waveform, sample_rate: int = SAMPLE_RATE) -> torch.Tensor:
     """The normalised aiSFX log-mel spectrogram, shape (frames, 96); silence is 0."""
     x = _to_mono_44k(waveform, sample_rate)
     n = x.shape[0]
@@ -192,15 +192,9 @@ class AisfxEmbedding:
 
     def embed(self, waveform, sample_rate: int) -> np.ndarray:
         """One 512-d embedding per ~2.3 s block (1.16 s hop), float32 array (n_blocks, 512)."""
-        blocks = blocks_from_spectrogram(log_mel(waveform, sample_rate))
+        blocks = blocks_from_spectrogram(aisfx_spectrogram(waveform, sample_rate))
         return self.embed_blocks(blocks).numpy()
 
     def embed_clip(self, waveform, sample_rate: int) -> np.ndarray:
         """The mean of the block embeddings: one (512,) vector per clip."""
         return self.embed(waveform, sample_rate).mean(0)
-
-
-@functools.lru_cache(maxsize=1)
-def default_embedding() -> AisfxEmbedding:
-    """A shared instance loaded from the converted weights."""
-    return AisfxEmbedding()

@@ -117,7 +117,7 @@ def render_item(library: Path, folder: Path, scene: str, record: dict, style: st
     """Renders one item (or finds it already rendered) and returns its index entry."""
     import soundfile as sf
 
-    from ..audio import DEFAULT_AUDIO
+    from ..signal.audio import DEFAULT_AUDIO
     from ..data.library import load_clip
     from ..data.render import RENDER_VERSION, render_pair, write_pair_mp4
 

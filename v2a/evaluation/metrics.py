@@ -1,7 +1,6 @@
 """Evaluation metrics as pure functions on arrays: timing, quality and semantics.
 
-Timing
-    ``detect_onsets``         onset times (s) of a waveform; silence and steady noise give none.
+Timing (onsets come from :func:`v2a.signal.onsets.detect_onsets`)
     ``onset_f1``              one-to-one matching of predicted to reference event times.
     ``aggregate_onset_scores``  micro-averaged F1 / offset over many clips.
     ``sound_rate_in_silence`` fraction of static-scene time that is audible.
@@ -9,7 +8,7 @@ Quality
     ``frechet_distance``      between two sets of embeddings.
     ``multi_resolution_stft_distance``  spectral convergence + log-magnitude L1.
 Semantics
-    ``kl_divergence``, ``inception_score`` on classifier (judge) distributions.
+    ``kl_divergence`` between classifier (judge) distributions.
 
 Levels in dB are relative to full scale: 0 dB is the RMS of a +-1 square wave, so a full-scale
 sine is -3 dB and a waveform of all zeros is -inf (clamped to the floor).
@@ -22,117 +21,10 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
+from ..signal.onsets import as_mono, frame_levels_db, stft_power
+
 # --------------------------------------------------------------------------------------
 # Timing
-
-
-def _as_mono(waveform) -> np.ndarray:
-    if hasattr(waveform, "detach"):  # a torch tensor
-        waveform = waveform.detach().cpu().numpy()
-    y = np.asarray(waveform, dtype=np.float64)
-    if y.ndim == 2:  # (channels, samples)
-        y = y.mean(0)
-    if y.ndim != 1:
-        raise ValueError(f"expected a 1-D waveform or (channels, samples), got shape {y.shape}")
-    return y
-
-
-def _stft_power(y: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
-    """|STFT|^2 with centred periodic-Hann frames and reflect padding, shape (n_fft//2+1, frames)."""
-    pad = n_fft // 2
-    mode = "reflect" if y.size > pad else "constant"
-    padded = np.pad(y, (pad, pad), mode=mode)
-    n_frames = 1 + (padded.size - n_fft) // hop
-    idx = np.arange(n_fft)[None, :] + hop * np.arange(n_frames)[:, None]
-    window = 0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)
-    return (np.abs(np.fft.rfft(padded[idx] * window, axis=1)) ** 2).T
-
-
-def _mel_triangles(n_mels: int, n_fft: int, sample_rate: int) -> np.ndarray:
-    """HTK-mel triangles (peak 1, not area-normalised), 0 Hz to Nyquist: (n_mels, n_fft//2+1)."""
-    mel = lambda f: 2595.0 * np.log10(1.0 + np.asarray(f) / 700.0)  # noqa: E731
-    edges = np.linspace(0.0, mel(sample_rate / 2), n_mels + 2)
-    bins = mel(np.arange(n_fft // 2 + 1) * sample_rate / n_fft)
-    lo, centre, hi = edges[:-2, None], edges[1:-1, None], edges[2:, None]
-    return np.maximum(0.0, np.minimum((bins - lo) / (centre - lo), (hi - bins) / (hi - centre)))
-
-
-def onset_envelope(waveform, sample_rate: int, *, n_mels: int = 64, range_db: float = 60.0,
-                   floor_db: float = -100.0):
-    """Spectral flux in dB: mean over mel bands of the positive frame-to-frame level rise.
-
-    Mel band powers (46 ms Hann frames, hop 11.6 ms, at any sample rate) are in dB re a
-    full-scale sine and floored at ``range_db`` below the clip's loudest band-frame (and never
-    below ``floor_db``), so silence gives exactly 0, a sound starting from silence rises by
-    tens of dB, and steady noise fluctuates by 1-2 dB whatever its level.
-    Returns (envelope, frame_times_s). The times are shifted by one hop: a centred frame
-    sees an onset about one hop early (measured -12 ms on impulses, noise bursts, tones and
-    kicks from 0 to -40 dBFS), so a peak at frame k is an onset at ``frame_times_s[k]``.
-    Plain numpy (no librosa: its import and first call cost seconds).
-    """
-    y = _as_mono(waveform)
-    n_fft = int(2 ** round(math.log2(0.04 * sample_rate)))  # 1024 at 22.05 kHz, 2048 at 44.1 kHz
-    hop = n_fft // 4
-    if y.size == 0:
-        return np.zeros(0), np.zeros(0)
-    mel = _mel_triangles(n_mels, n_fft, sample_rate) @ _stft_power(y, n_fft, hop)
-    full_scale_sine = (n_fft / 2) ** 2 / 4.0  # |X|^2 of a unit sine under a periodic Hann
-    level = 10.0 * np.log10(np.maximum(mel / full_scale_sine, 1e-30))
-    level = np.maximum(level, max(level.max() - range_db, floor_db))
-    flux = np.maximum(0.0, np.diff(level, axis=1)).mean(0)
-    envelope = np.concatenate([[0.0], flux])
-    times = (np.arange(envelope.size) + 1) * hop / sample_rate
-    return envelope, times
-
-
-def peak_pick(x: np.ndarray, pre_max: int, post_max: int, pre_avg: int, post_avg: int,
-              delta: float, wait: int) -> np.ndarray:
-    """Indices n with x[n] = max(x[n-pre_max : n+post_max+1]), x[n] >= mean(x[n-pre_avg :
-    n+post_avg+1]) + delta, and at least ``wait`` frames after the previous pick (as
-    ``librosa.util.peak_pick``, windows clipped at the edges)."""
-    x = np.asarray(x, dtype=np.float64)
-    peaks, last = [], -np.inf
-    csum = np.concatenate([[0.0], np.cumsum(x)])
-    for n in range(x.size):
-        a, b = max(0, n - pre_max), min(x.size, n + post_max + 1)
-        if x[n] < x[a:b].max():
-            continue
-        a, b = max(0, n - pre_avg), min(x.size, n + post_avg + 1)
-        if x[n] < (csum[b] - csum[a]) / (b - a) + delta or n - last <= wait:
-            continue
-        peaks.append(n)
-        last = n
-    return np.asarray(peaks, dtype=int)
-
-
-def detect_onsets(waveform, sample_rate: int, *, delta: float = 1.5, min_separation: float = 0.05,
-                  min_level_db: float = -60.0) -> np.ndarray:
-    """Onset times in seconds (sorted float array) of a mono waveform.
-
-    Peak picking on the dB spectral flux of ``onset_envelope``: a peak must be the local
-    maximum within +-35 ms, exceed the local mean (116 ms before, 35 ms after) by ``delta``
-    dB, follow the previous onset by more than ``min_separation`` s, and the sound must reach
-    ``min_level_db`` dBFS RMS (20 ms frames) within 50 ms after it.
-    Silence, inaudible sound and stationary noise give no onsets; events 20 dB quieter than
-    the loudest one in the clip are still found (broadband ones 30 dB). The clip edges are
-    reflect-padded, so a sound already playing at t=0 is not an onset (nor is an event
-    within ~10 ms of the start). Timing accuracy is about +-6 ms (half a hop).
-    """
-    y = _as_mono(waveform)
-    envelope, times = onset_envelope(y, sample_rate)
-    if envelope.size < 3 or envelope.max() < delta:
-        return np.zeros(0)
-    hop_s = times[1] - times[0]
-    frames = lambda seconds: max(1, int(round(seconds / hop_s)))  # noqa: E731
-    peaks = peak_pick(envelope, pre_max=frames(0.035), post_max=frames(0.035), pre_avg=frames(0.116),
-                      post_avg=frames(0.035), delta=delta, wait=frames(min_separation))
-    onsets = np.asarray(times[peaks], dtype=np.float64)
-    if onsets.size:
-        db, starts = frame_levels_db(y, sample_rate, 0.02)
-        loud = [db[(starts + 0.02 > t - 0.03) & (starts < t + 0.05)].max(initial=-np.inf) >= min_level_db
-                for t in onsets]
-        onsets = onsets[np.asarray(loud, dtype=bool)]
-    return onsets
 
 
 def match_onsets(predicted, reference, tolerance: float) -> list[tuple[int, int]]:
@@ -202,24 +94,6 @@ def aggregate_onset_scores(scores: Iterable[dict]) -> dict:
     return {"f1": f1, "precision": precision, "recall": recall,
             "mean_abs_offset": sum(s["sum_abs_offset"] for s in scores) / n_m if n_m else float("nan"),
             "n_matched": n_m, "n_predicted": n_p, "n_reference": n_r, "n_clips": len(scores)}
-
-
-def frame_levels_db(waveform, sample_rate: int, frame_seconds: float = 0.02,
-                    floor_db: float = -120.0) -> tuple[np.ndarray, np.ndarray]:
-    """RMS level (dBFS, 0 dB = full-scale square) of non-overlapping frames and their start times."""
-    y = _as_mono(waveform)
-    n = max(1, int(round(frame_seconds * sample_rate)))
-    n_frames = int(math.ceil(y.size / n))
-    if n_frames == 0:
-        return np.zeros(0), np.zeros(0)
-    padded = np.zeros(n_frames * n)
-    padded[:y.size] = y
-    frames = padded.reshape(n_frames, n)
-    lengths = np.full(n_frames, n, dtype=np.float64)
-    lengths[-1] = y.size - (n_frames - 1) * n  # RMS of the last frame over its real samples
-    rms = np.sqrt((frames ** 2).sum(1) / lengths)
-    db = 20.0 * np.log10(np.maximum(rms, 10.0 ** (floor_db / 20.0)))
-    return db, np.arange(n_frames) * n / sample_rate
 
 
 def sound_rate_in_silence(waveform, sample_rate: int,
@@ -342,7 +216,7 @@ def multi_resolution_stft_distance(wave_a, wave_b, sample_rate: int = 22050, *,
     cut to the shorter one. Returns ``{"spectral_convergence", "log_magnitude", "total"}``
     (total = their sum); 0 for identical signals.
     """
-    a, b = _as_mono(wave_a), _as_mono(wave_b)
+    a, b = as_mono(wave_a), as_mono(wave_b)
     n = min(a.size, b.size)
     if n == 0:
         raise ValueError("empty waveform")
@@ -350,7 +224,7 @@ def multi_resolution_stft_distance(wave_a, wave_b, sample_rate: int = 22050, *,
     sc, lm = [], []
     for size in fft_sizes:
         n_fft = int(2 ** round(math.log2(size * sample_rate / 22050)))
-        sa, sb = (np.sqrt(_stft_power(x, n_fft, n_fft // 4)) for x in (a, b))
+        sa, sb = (np.sqrt(stft_power(x, n_fft, n_fft // 4)) for x in (a, b))
         sc.append(np.linalg.norm(sb - sa) / max(np.linalg.norm(sb), eps))
         lm.append(np.abs(np.log(np.maximum(sa, eps)) - np.log(np.maximum(sb, eps))).mean())
     out = {"spectral_convergence": float(np.mean(sc)), "log_magnitude": float(np.mean(lm))}
@@ -379,10 +253,3 @@ def kl_divergence(p, q, eps: float = 1e-8):
         raise ValueError(f"shapes differ: {p.shape} vs {q.shape}")
     kl = (p * (np.log(p) - np.log(q))).sum(-1)
     return float(kl) if kl.ndim == 0 else kl
-
-
-def inception_score(probs, eps: float = 1e-12) -> float:
-    """exp(E_x KL(p(y|x) || p(y))) over a set of class distributions (rows)."""
-    p = _normalise(np.atleast_2d(probs), eps)
-    marginal = p.mean(0, keepdims=True)
-    return float(np.exp((p * (np.log(p) - np.log(marginal))).sum(1).mean()))

@@ -1,6 +1,7 @@
 """One evaluation run: every number, for every system, on the same held-out set.
 
-    results = evaluate(library=".cache/library", model=None, out="runs/eval", clips=24, steps=16)
+    results = evaluate(".cache/library", "runs/eval", settings=GenerationSettings(steps=16),
+                       options=EvalOptions(clips=24))
 
 Systems, side by side on each held-out clip (:mod:`v2a.evaluation.heldout`):
 
@@ -48,6 +49,7 @@ import logging
 import math
 import resource
 import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Sequence
 
@@ -55,7 +57,8 @@ import numpy as np
 import torch
 
 from ..data.captions import family_of
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE, DEFAULT_WINDOW_SECONDS
+from ..settings import DEFAULTS, GenerationSettings
+from ..signal.audio import DEFAULT_AUDIO, log_mel
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +76,7 @@ SILENCE_THRESHOLD_DB = -50.0
 def visual_events(frames: np.ndarray, times: np.ndarray, *, min_gap: float = 0.1) -> np.ndarray:
     """Times (s) of visible events: peaks of the sudden change of motion between frames.
 
-    Uses the motion measurements of :func:`v2a.timing.frame_motion` (the features the model
+    Uses the motion measurements of :func:`v2a.signal.motion.frame_motion` (the features the model
     sees): per grid cell the change of normal-flow velocity (relative to the median cell, so
     camera motion cancels) from one frame to the next, weighted by the cell's motion energy,
     plus the global brightness change. An impact (velocity reverses), a flash, the start of
@@ -83,8 +86,8 @@ def visual_events(frames: np.ndarray, times: np.ndarray, *, min_gap: float = 0.1
     static scenes with distractors and camera shake). Each event is placed half a frame
     before the frame that shows it (the sound started at most a frame earlier).
     """
-    from ..timing import GRID, frame_motion
-    from .metrics import peak_pick
+    from ..signal.motion import GRID, frame_motion
+    from ..signal.onsets import peak_pick
 
     times = np.asarray(times, dtype=np.float64)
     if len(frames) < 4:
@@ -114,7 +117,7 @@ def place_at_events(sound: np.ndarray, sample_rate: int, events: Sequence[float]
     Each copy is cut (with a ``fade`` s fade-out) where the next one starts. ``continuous``
     loops the sound over the whole clip instead (ambience: no events to place it on).
     """
-    from .metrics import detect_onsets
+    from ..signal.onsets import detect_onsets
 
     n = int(round(duration * sample_rate))
     out = np.zeros(n, np.float32)
@@ -207,7 +210,7 @@ def library_embeddings(library: Path, records: list[dict], embedding, cache_file
     """aiSFX clip embeddings of library records, cached by id in an ``.npz``."""
     from tqdm.auto import tqdm
 
-    from ..audio import DEFAULT_AUDIO
+    from ..signal.audio import DEFAULT_AUDIO
     from ..data.library import load_clip
 
     cached: dict[str, np.ndarray] = {}
@@ -269,12 +272,12 @@ def griffin_lim_from_log_mel(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
     """Griffin-Lim waveform from a log-mel in the vocoder's format (the classic baseline)."""
     import librosa
 
-    from ..audio import DEFAULT_AUDIO as A
-    from ..audio import _mel_filters
+    from ..signal.audio import DEFAULT_AUDIO as A
+    from ..signal.audio import mel_filters
 
     magnitude = np.exp(np.asarray(mel, dtype=np.float64).T)  # (n_mels, frames)
     # least-squares inverse of the mel filters, clipped at 0 (librosa's NNLS is far slower)
-    inverse = np.linalg.pinv(_mel_filters(A).numpy().astype(np.float64))
+    inverse = np.linalg.pinv(mel_filters(A).numpy().astype(np.float64))
     linear = np.maximum(0.0, inverse @ magnitude)
     wave = librosa.griffinlim(linear, n_iter=n_iter, hop_length=A.hop_length, win_length=A.win_length,
                               n_fft=A.n_fft, center=True, random_state=0)
@@ -288,7 +291,8 @@ def griffin_lim_from_log_mel(mel: np.ndarray, n_iter: int = 32) -> np.ndarray:
 def resynthesize(pipe, wave: np.ndarray, through_autoencoder: bool, vocoder=None, autoencoder=None) -> np.ndarray:
     """``wave``'s log-mel back to audio with the pipeline's vocoder (or ``vocoder``), optionally
     through its autoencoder (or ``autoencoder``) first; the result has ``wave``'s length."""
-    from ..audio import log_mel
+    from ..models.vocoder import vocode
+    from ..signal.audio import log_mel
 
     hop = pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
     n = max(hop, int(math.ceil(len(wave) / hop)) * hop)
@@ -297,14 +301,15 @@ def resynthesize(pipe, wave: np.ndarray, through_autoencoder: bool, vocoder=None
         autoencoder = autoencoder if autoencoder is not None else pipe.autoencoder
         mel = autoencoder(mel.to(autoencoder.device, autoencoder.dtype))
     vocoder = vocoder if vocoder is not None else pipe.vocoder
-    return _fit_length(vocoder(mel.to(vocoder.device, vocoder.dtype)).float()[0].cpu().numpy(), len(wave))
+    wave_out = vocode(vocoder, mel.to(vocoder.device), pipe.audio_settings.mel_rate)  # the pipeline's own decode
+    return _fit_length(wave_out[0].cpu().numpy(), len(wave))
 
 
 @torch.no_grad()
 def resynthesis_errors(waves: list[np.ndarray], pipe, untrained, sample_rate: int, reference_vocoder=None) -> dict:
     """MR-STFT distance to each real recording of: vocoder(mel), vocoder(AE(mel)), Griffin-Lim(mel),
     and ``reference_vocoder(mel)`` when given (e.g. the universal vocoder a fine-tune started from)."""
-    from ..audio import log_mel
+    from ..signal.audio import log_mel
     from .metrics import multi_resolution_stft_distance
 
     rows: dict[str, list[dict]] = {}
@@ -357,163 +362,168 @@ def _mean(values) -> float:
     return float(np.mean(values)) if values else float("nan")
 
 
-def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, pipe=None, clips: int = 24,
-             steps: int = DEFAULT_STEPS, guidance: float = DEFAULT_GUIDANCE,
-             text_guidance: float | None = DEFAULT_TEXT_GUIDANCE, seed: int = 0, device: str = "cpu",
-             cache: str | Path | None = None, grid_clips: int = 4, max_seconds: float = 6.0,
-             real_clips: bool = True, resynthesis_clips: int = 12, progress: bool = True,
-             print_table: bool = True, reference_vocoder: str | Path | None = None, split: str = "test") -> dict:
+# Noise seeds: clip i of a run with seed s draws its noise from s * CLIP_SEED_STRIDE + i, the same
+# for every system on that clip (so systems differ only in their conditions); the stride is a prime
+# larger than any held-out set, so runs with different seeds never share a clip's noise. The real
+# videos count on from REAL_CLIP_SEED_OFFSET, past every rendered clip's index.
+CLIP_SEED_STRIDE = 100003
+REAL_CLIP_SEED_OFFSET = 99991
+# the untrained baseline's fresh weights are drawn with the run's seed plus this
+UNTRAINED_SEED_OFFSET = 1
+WARM_UP_SEED = 0
+
+
+def clip_seed(seed: int, index: int) -> int:
+    """The noise seed of rendered clip ``index`` in a run with ``seed``."""
+    return seed * CLIP_SEED_STRIDE + index
+
+
+def real_clip_seed(seed: int, index: int) -> int:
+    """The noise seed of real video ``index`` in a run with ``seed``."""
+    return seed * CLIP_SEED_STRIDE + REAL_CLIP_SEED_OFFSET + index
+
+
+@dataclass(frozen=True)
+class EvalOptions:
+    """What the evaluation covers (the sampler settings are a ``GenerationSettings``)."""
+
+    clips: int = 24  # rendered held-out clips (about 3/4 with events, 1/8 silent static, 1/8 ambience)
+    split: str = "test"  # library split of the clips, the judge's accuracy and the FD reference: val to tune
+    max_seconds: float = 6.0  # longest library recording used (longer ones are cut)
+    real_clips: bool = True  # also run the model on the real videos shipped in packages
+    resynthesis_clips: int = 12  # real recordings for the resynthesis errors
+    grid_clips: int = 4  # event clips in the spectrogram grid (plus one silent and one ambience scene)
+    reference_vocoder: str | Path | None = None  # a SpeechT5HifiGan folder to compare the vocoder with
+    device: str = "cpu"
+    progress: bool = True
+    print_table: bool = True
+
+
+@dataclass
+class Systems:
+    """Everything that makes or judges a soundtrack in one run."""
+
+    pipe: object  # the model's V2APipeline
+    untrained: object  # the same pipeline with fresh transformer and autoencoder
+    retrieval: RetrievalBaseline
+    embedding: object  # AisfxEmbedding
+    judge: object  # LinearJudge
+    model_name: str
+
+    def generated(self, item: dict) -> dict[str, tuple[object, dict]]:
+        """The generated systems for a held-out item: name -> (pipeline, keywords)."""
+        caption = item["captions"][0] if item["captions"] else None
+        calls = {"model": (self.pipe, dict(prompt=caption)),
+                 "model_no_video": (self.pipe, dict(prompt=caption, use_video=False)),
+                 "model_no_text": (self.pipe, dict(prompt=None)), "untrained": (self.untrained, dict(prompt=caption))}
+        if item["scene"] != "silent" and caption:
+            calls.update({"model_negative": (self.pipe, dict(prompt=None, negative_prompt=caption)),
+                          "untrained_no_text": (self.untrained, dict(prompt=None)),
+                          "untrained_negative": (self.untrained, dict(prompt=None, negative_prompt=caption))})
+        return calls
+
+
+def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, pipe=None,
+             settings: GenerationSettings = DEFAULTS, cache: str | Path | None = None,
+             options: EvalOptions = EvalOptions()) -> dict:
     """Runs the whole evaluation and writes ``out/results.json``, ``out/table.txt``, ``out/spectrograms.png``.
+
+    The stages: build the systems, generate and score every held-out clip (resumable: each
+    finished clip is stored under ``out/clips``), the real videos, aggregate, report.
 
     Args:
         library: sound library folder (``manifest.jsonl`` with train and test splits).
         out: results folder.
         model: the pipeline to load (None = shipped default, ``"debug"``, or a folder), unless
             ``pipe`` is given.
-        clips: rendered held-out clips (about 3/4 with events, 1/8 silent static, 1/8 ambience).
-        steps, guidance, text_guidance, seed: sampler settings (``text_guidance``: the
-            pipeline's ``text_guidance_scale``); clip ``i`` uses noise seed ``seed * 100003 + i``
-            for every system, so systems differ only in their conditions.
+        settings: the sampler settings; clip ``i`` draws its noise from ``clip_seed(settings.seed, i)``.
         cache: where the held-out set, library embeddings and judge are kept (default
             ``out/cache``); reused across runs and models.
-        grid_clips: event clips in the spectrogram grid (plus one silent and one ambience scene).
-        max_seconds: longest library recording used (longer ones are cut).
-        real_clips: also run the model on the real videos shipped in packages.
-        resynthesis_clips: real recordings used for the resynthesis errors.
-        reference_vocoder: a SpeechT5HifiGan folder to compare the pipeline's vocoder with
-            (the universal vocoder a fine-tune started from).
-        split: the library split the clips, the judge's accuracy and the FD reference come
-            from: ``test`` for reported numbers, ``val`` for choosing settings.
+        options: what the run covers (:class:`EvalOptions`).
     """
-    import soundfile as sf
-    from tqdm.auto import tqdm
-
-    from ..audio import DEFAULT_AUDIO, log_mel
-    from ..data.library import load_clip, read_manifest
-    from ..presets import load_pipeline
-    from ..video import decode_video
-    from .embedding import AisfxEmbedding
+    from ..data.library import read_manifest
     from .heldout import build_heldout
-    from ..pipeline import window_joins
-    from .metrics import (aggregate_onset_scores, detect_onsets, frechet_distance, gap_within, kl_divergence,
-                          onset_f1, sound_rate_in_silence, starts_silent)
 
-    if text_guidance == guidance:
-        text_guidance = None  # the same sampling as no separate scale: same results, same cache
+    if settings.text_guidance == settings.guidance:
+        settings = replace(settings, text_guidance=None)  # the same sampling: same results, same cache
     started = time.perf_counter()
     library, out = Path(library), Path(out)
     cache = Path(cache) if cache is not None else out / "cache"
     out.mkdir(parents=True, exist_ok=True)
-    sr = DEFAULT_AUDIO.sample_rate
     records = read_manifest(library)
-    by_id = {r["id"]: r for r in records}
-
-    # 1. the held-out set, the judge and the reference embeddings
-    heldout_dir = cache / ("heldout" if split == "test" else f"heldout-{split}")
-    items = build_heldout(library, heldout_dir, clips, max_seconds=max_seconds, real=real_clips,
-                          progress=progress, split=split)
+    heldout_dir = cache / ("heldout" if options.split == "test" else f"heldout-{options.split}")
+    items = build_heldout(library, heldout_dir, options.clips, max_seconds=options.max_seconds, real=options.real_clips,
+                          progress=options.progress, split=options.split)
     rendered = [it for it in items if it["scene"] != "real"]
-    real = [it for it in items if it["scene"] == "real"]
-    embedding = AisfxEmbedding(device=device if device != "auto" else "cpu")
-    judge, judge_info, reference_embeddings = fit_judge(library, records, embedding, cache, progress=progress,
-                                                        split=split)
+    systems, judge_info, reference_embeddings = build_systems(library, records, model, pipe, settings, options, cache)
+    per_clip, grid = evaluate_rendered(rendered, systems, settings, options, out)
+    real_rows = evaluate_real([it for it in items if it["scene"] == "real"], systems, settings, out, grid)
+    results = aggregate(per_clip, real_rows, systems, settings, options, library, records, rendered,
+                        reference_embeddings, judge_info)
+    clips = results.pop("clips")
+    results.update(wall_seconds=time.perf_counter() - started, clips=clips)
+    return report(results, grid, out, options.print_table)
 
-    # 2. the systems
+
+def build_systems(library: Path, records: list[dict], model, pipe, settings: GenerationSettings,
+                  options: EvalOptions, cache: Path):
+    """The judge (with its info and the reference embeddings of the split) and every system."""
+    from ..presets import load_pipeline
+    from .embedding import AisfxEmbedding
+
+    embedding = AisfxEmbedding(device=options.device if options.device != "auto" else "cpu")
+    judge, judge_info, reference_embeddings = fit_judge(library, records, embedding, cache, progress=options.progress,
+                                                        split=options.split)
     model_name = "given pipeline" if pipe is not None else (str(model) if model else "default (weights/)")
     if pipe is None:
-        pipe = load_pipeline(model, device=device)
+        pipe = load_pipeline(model, device=options.device)
     pipe.set_progress_bar_config(disable=True)
-    untrained = untrained_pipeline(pipe, seed=seed + 1)
-    retrieval = RetrievalBaseline(library, records, max_seconds=max_seconds)
-    torch.manual_seed(seed)
+    untrained = untrained_pipeline(pipe, seed=settings.seed + UNTRAINED_SEED_OFFSET)
+    retrieval = RetrievalBaseline(library, records, max_seconds=options.max_seconds)
+    torch.manual_seed(settings.seed)
+    return Systems(pipe, untrained, retrieval, embedding, judge, model_name), judge_info, reference_embeddings
 
-    def systems_for(item):
-        caption = item["captions"][0] if item["captions"] else None
-        calls = {"model": (pipe, dict(prompt=caption)), "model_no_video": (pipe, dict(prompt=caption, use_video=False)),
-                 "model_no_text": (pipe, dict(prompt=None)), "untrained": (untrained, dict(prompt=caption))}
-        if item["scene"] != "silent" and caption:
-            calls.update({"model_negative": (pipe, dict(prompt=None, negative_prompt=caption)),
-                          "untrained_no_text": (untrained, dict(prompt=None)),
-                          "untrained_negative": (untrained, dict(prompt=None, negative_prompt=caption))})
-        return calls
 
-    # every finished clip is stored, so an interrupted run resumes where it stopped
-    run_key = json.dumps({"model": model_name, "split": split, "steps": steps, "guidance": guidance,
-                          **({"text_guidance": text_guidance} if text_guidance is not None else {}), "seed": seed,
-                          "max_seconds": max_seconds, "judge": judge.labels, "window_seconds": DEFAULT_WINDOW_SECONDS},
-                         sort_keys=True)
+def evaluate_rendered(rendered: list[dict], systems: Systems, settings: GenerationSettings, options: EvalOptions,
+                      out: Path) -> tuple[list[dict], dict]:
+    """Generates and scores every rendered clip (resuming stored ones); the per-clip rows and the grid."""
+    import soundfile as sf
+    from tqdm.auto import tqdm
+
+    from ..media.decode import decode_video
+
+    sr = DEFAULT_AUDIO.sample_rate
+    run_key = json.dumps({"model": systems.model_name, "split": options.split, "steps": settings.steps,
+                          "guidance": settings.guidance,
+                          **({"text_guidance": settings.text_guidance} if settings.text_guidance is not None else {}),
+                          "seed": settings.seed, "max_seconds": options.max_seconds, "judge": systems.judge.labels,
+                          "window_seconds": settings.window_seconds}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
     (out / "audio").mkdir(exist_ok=True)
-    want_grid = [it["id"] for it in [it for it in rendered if it["scene"] == "events"][:grid_clips]
+    want_grid = [it["id"] for it in [it for it in rendered if it["scene"] == "events"][:options.grid_clips]
                  + [it for it in rendered if it["scene"] == "silent"][:1]
                  + [it for it in rendered if it["scene"] == "ambience"][:1]]
     warmed = False
-    per_clip, grid_rows, grid_events = [], [], []
-    for i, item in enumerate(tqdm(rendered, desc="evaluating", disable=not progress)):
+    per_clip = []
+    for i, item in enumerate(tqdm(rendered, desc="evaluating", disable=not options.progress)):
         done = done_dir / f"{item['id']}.json"
         if done.is_file():
             row = json.loads(done.read_text())
-            if row.get("run_key") == run_key and (item["id"] not in want_grid or all(
+            if row.get("run_key") == run_key and "seconds" in row and (item["id"] not in want_grid or all(
                     (out / "audio" / f"{item['id']}.{name}.wav").is_file() for name in SYSTEMS)):
                 per_clip.append(row)
                 continue
         clip = decode_video(item["path"])
         if not warmed:  # first-call costs are not generation speed
-            pipe(clip, prompt="warm up", num_inference_steps=1, generator=torch.Generator().manual_seed(0))
+            systems.pipe(clip, prompt="warm up", num_inference_steps=1,
+                         generator=torch.Generator().manual_seed(WARM_UP_SEED))
             warmed = True
-        n = int(round(clip.duration * sr))
-        gt, gt_rate = sf.read(item["audio"], dtype="float32")
-        if gt_rate != sr:
-            raise ValueError(f"{item['audio']}: {gt_rate} Hz, expected {sr}")
-        waves = {"ground_truth": _fit_length(gt, n)}
-        waves["vocoded"] = resynthesize(pipe, waves["ground_truth"], False)
-        waves["autoencoded"] = resynthesize(pipe, waves["ground_truth"], True)
-        wave, info = retrieval(clip.frames, clip.times, clip.duration, item["category"], item["kind"], item["id"], sr)
-        waves["retrieval"] = wave
-        timing = {}
-        for name, (p, kwargs) in systems_for(item).items():
-            generator = torch.Generator().manual_seed(seed * 100003 + i)
-            t0 = time.perf_counter()
-            result = p(clip, num_inference_steps=steps, guidance_scale=guidance, text_guidance_scale=text_guidance,
-                       generator=generator, **kwargs)
-            timing[name] = time.perf_counter() - t0
-            waves[name] = _fit_length(result.waveforms[0], n)
+        waves, retrieval_info, seconds = generate_clip(item, clip, systems, settings, clip_seed(settings.seed, i))
         row = {"id": item["id"], "scene": item["scene"], "style": item["style"], "category": item["category"],
                "heldout_style": item["heldout_style"], "picture": bool(item["picture"]),
-               "events": item["event_times"], "duration": clip.duration, "retrieval": info, "timing": timing,
-               "run_key": run_key, "systems": {}}
-        p_gt = None
-        gt = waves["ground_truth"]
-        sounds_from_start = item["scene"] != "silent" and not starts_silent(gt, sr)
-        joins = window_joins(clip.duration, pipe.audio_settings) if item["scene"] != "silent" else []
-        for name, wave in waves.items():
-            s = {"onsets": [round(float(t), 4) for t in detect_onsets(wave, sr)]}
-            if sounds_from_start:
-                s["silent_start"] = starts_silent(wave, sr)
-            if joins:
-                s["join_gap"] = gap_within(wave, gt, sr, joins)
-            if item["scene"] == "events":
-                s["onset_50"] = onset_f1(s["onsets"], item["event_times"], 0.05)
-                s["onset_100"] = onset_f1(s["onsets"], item["event_times"], 0.1)
-            if item["scene"] in ("silent", "ambience"):
-                s["sound_rate"] = sound_rate_in_silence(wave, sr, threshold_db=SILENCE_THRESHOLD_DB)
-            if item["scene"] != "silent":
-                e = embedding.embed_clip(wave, sr)
-                probs = judge.predict_proba(e)
-                s["embedding"] = [float(v) for v in e]
-                s["judge"] = judge.labels[int(np.argmax(probs))]
-                if item["category"] in judge.labels:
-                    s["p_category"] = float(probs[judge.label_index(item["category"])])
-                    s["correct"] = s["judge"] == item["category"]
-                    # how many categories the judge ranks above the prompted one (0 = correct)
-                    s["category_rank"] = int((probs > probs[judge.label_index(item["category"])]).sum())
-                    if family_of(item["category"]):
-                        s["family_correct"] = judge.predict_family(probs) == family_of(item["category"])
-                if name == "ground_truth":
-                    p_gt = probs
-                s["kl"] = kl_divergence(p_gt, probs) if p_gt is not None else float("nan")
-            row["systems"][name] = s
+               "events": item["event_times"], "duration": clip.duration, "retrieval": retrieval_info,
+               "seconds": seconds, "run_key": run_key, "systems": score_clip(item, clip, waves, systems, sr)}
         if item["id"] in want_grid:
             for name in SYSTEMS:
                 sf.write(out / "audio" / f"{item['id']}.{name}.wav", waves[name], sr)
@@ -522,134 +532,246 @@ def evaluate(library: str | Path, out: str | Path, *, model: str | None = None, 
         tmp.write_text(json.dumps(row) + "\n")
         tmp.replace(done)
         per_clip.append(row)
+    return per_clip, spectrogram_rows(per_clip, rendered, want_grid, out)
 
-    seconds = {name: sum(r["timing"].get(name, 0.0) for r in per_clip) for name in GENERATED}
-    audio_seconds = {name: sum(r["duration"] for r in per_clip if name in r["timing"]) for name in GENERATED}
+
+def generate_clip(item: dict, clip, systems: Systems, settings: GenerationSettings, seed: int):
+    """Every system's soundtrack of one held-out clip, the retrieval's choice and the generation seconds."""
+    import soundfile as sf
+
+    sr = DEFAULT_AUDIO.sample_rate
+    n = int(round(clip.duration * sr))
+    gt, gt_rate = sf.read(item["audio"], dtype="float32")
+    if gt_rate != sr:
+        raise ValueError(f"{item['audio']}: {gt_rate} Hz, expected {sr}")
+    waves = {"ground_truth": _fit_length(gt, n)}
+    waves["vocoded"] = resynthesize(systems.pipe, waves["ground_truth"], False)
+    waves["autoencoded"] = resynthesize(systems.pipe, waves["ground_truth"], True)
+    wave, info = systems.retrieval(clip.frames, clip.times, clip.duration, item["category"], item["kind"], item["id"], sr)
+    waves["retrieval"] = wave
+    seconds = {}
+    for name, (p, kwargs) in systems.generated(item).items():
+        generator = torch.Generator().manual_seed(seed)
+        t0 = time.perf_counter()
+        result = p(clip, generator=generator, **settings.pipeline_kwargs(), **kwargs)
+        seconds[name] = time.perf_counter() - t0
+        waves[name] = _fit_length(result.waveforms[0], n)
+    return waves, info, seconds
+
+
+def score_clip(item: dict, clip, waves: dict[str, np.ndarray], systems: Systems, sr: int) -> dict[str, dict]:
+    """Per system: its onsets and, where they apply, onset F1, sound in silence, late starts, gaps
+    at window joins and the judge's verdict."""
+    from ..pipeline import window_joins
+    from ..signal.onsets import detect_onsets
+    from .metrics import gap_within, kl_divergence, onset_f1, sound_rate_in_silence, starts_silent
+
+    judge = systems.judge
+    p_gt = None
+    gt = waves["ground_truth"]
+    sounds_from_start = item["scene"] != "silent" and not starts_silent(gt, sr)
+    joins = window_joins(clip.duration, systems.pipe.audio_settings) if item["scene"] != "silent" else []
+    scores = {}
+    for name, wave in waves.items():
+        s = {"onsets": [round(float(t), 4) for t in detect_onsets(wave, sr)]}
+        if sounds_from_start:
+            s["silent_start"] = starts_silent(wave, sr)
+        if joins:
+            s["join_gap"] = gap_within(wave, gt, sr, joins)
+        if item["scene"] == "events":
+            s["onset_50"] = onset_f1(s["onsets"], item["event_times"], 0.05)
+            s["onset_100"] = onset_f1(s["onsets"], item["event_times"], 0.1)
+        if item["scene"] in ("silent", "ambience"):
+            s["sound_rate"] = sound_rate_in_silence(wave, sr, threshold_db=SILENCE_THRESHOLD_DB)
+        if item["scene"] != "silent":
+            e = systems.embedding.embed_clip(wave, sr)
+            probs = judge.predict_proba(e)
+            s["embedding"] = [float(v) for v in e]
+            s.update(judge_verdict(judge, probs, item["category"]))
+            if name == "ground_truth":
+                p_gt = probs
+            s["kl"] = kl_divergence(p_gt, probs) if p_gt is not None else float("nan")
+        scores[name] = s
+    return scores
+
+
+def judge_verdict(judge, probs: np.ndarray, category: str) -> dict:
+    """The judge's category, and how it ranks the prompted ``category`` and its family."""
+    s = {"judge": judge.labels[int(np.argmax(probs))]}
+    if category in judge.labels:
+        s["p_category"] = float(probs[judge.label_index(category)])
+        s["correct"] = s["judge"] == category
+        # how many categories the judge ranks above the prompted one (0 = correct)
+        s["category_rank"] = int((probs > probs[judge.label_index(category)]).sum())
+        if family_of(category):
+            s["family_correct"] = judge.predict_family(probs) == family_of(category)
+    return s
+
+
+def spectrogram_rows(per_clip: list[dict], rendered: list[dict], want_grid: list[str], out: Path) -> dict:
+    """The grid's rows (reference and every system's log-mel) and ground-truth events of the grid clips."""
+    import soundfile as sf
+
+    grid = {"rows": [], "events": []}
     for row in per_clip:
         if row["id"] in want_grid:
             item = next(it for it in rendered if it["id"] == row["id"])
             mels = [log_mel(torch.from_numpy(sf.read(out / "audio" / f"{row['id']}.{name}.wav",
                                                       dtype="float32")[0])).numpy() for name in SYSTEMS]
             labels = [f"reference: {item['category']} ({item['style']})", *SYSTEMS[1:]]
-            grid_rows.append(list(zip(labels, mels)))
-            grid_events.append(np.asarray(item["event_times"]))
+            grid["rows"].append(list(zip(labels, mels)))
+            grid["events"].append(np.asarray(item["event_times"]))
+    return grid
 
-    # 3. real videos shipped in packages: speed and a look (no ground truth events)
-    real_rows = []
+
+def evaluate_real(real: list[dict], systems: Systems, settings: GenerationSettings, out: Path, grid: dict) -> list[dict]:
+    """Real videos shipped in packages: speed and a look (no ground-truth events); adds them to ``grid``."""
+    import soundfile as sf
+
+    from ..media.decode import decode_video
+    from ..signal.onsets import detect_onsets
+
+    sr = DEFAULT_AUDIO.sample_rate
+    rows = []
     for k, item in enumerate(real):
         try:
             clip = decode_video(item["path"])
         except Exception as err:  # noqa: BLE001 - a missing optional clip must not stop the run
             logger.warning("skipping %s: %s", item["path"], err)
             continue
-        generator = torch.Generator().manual_seed(seed * 100003 + 99991 + k)
+        generator = torch.Generator().manual_seed(real_clip_seed(settings.seed, k))
         t0 = time.perf_counter()
-        wave = pipe(clip, prompt=None, num_inference_steps=steps, guidance_scale=guidance,
-                    text_guidance_scale=text_guidance, generator=generator).waveforms[0]
+        wave = systems.pipe(clip, prompt=None, generator=generator, **settings.pipeline_kwargs()).waveforms[0]
         dt = time.perf_counter() - t0
-        probs = judge.predict_proba(embedding.embed_clip(wave, sr))
+        probs = systems.judge.predict_proba(systems.embedding.embed_clip(wave, sr))
         top = np.argsort(probs)[::-1][:3]
-        real_rows.append({"id": item["id"], "duration": clip.duration, "seconds": dt,
-                          "seconds_per_second": dt / clip.duration,
-                          "judge_top3": [[judge.labels[j], float(probs[j])] for j in top],
-                          "onsets": [round(float(t), 3) for t in detect_onsets(wave, sr)],
-                          "visual_events": [round(float(t), 3) for t in visual_events(clip.frames, clip.times)]})
+        rows.append({"id": item["id"], "duration": clip.duration, "seconds": dt, "seconds_per_second": dt / clip.duration,
+                     "judge_top3": [[systems.judge.labels[j], float(probs[j])] for j in top],
+                     "onsets": [round(float(t), 3) for t in detect_onsets(wave, sr)],
+                     "visual_events": [round(float(t), 3) for t in visual_events(clip.frames, clip.times)]})
         sf.write(out / "audio" / f"{item['id']}.model.wav", wave, sr)
-        grid_rows.append([(f"model, no prompt: {item['id']}", log_mel(torch.from_numpy(wave)).numpy())])
-        grid_events.append(None)
+        grid["rows"].append([(f"model, no prompt: {item['id']}", log_mel(torch.from_numpy(wave)).numpy())])
+        grid["events"].append(None)
+    return rows
 
-    # 4. aggregate
+
+def system_numbers(per_clip: list[dict], name: str, reference_embeddings: np.ndarray, seconds: float,
+                   audio_seconds: float) -> dict:
+    """One system's row of the table, over every clip it applies to."""
+    from .metrics import aggregate_onset_scores, frechet_distance
+
     events = [r for r in per_clip if r["scene"] == "events"]
-    silent = [r for r in per_clip if r["scene"] == "silent"]
-    ambience = [r for r in per_clip if r["scene"] == "ambience"]
     sounding = [r for r in per_clip if r["scene"] != "silent"]
-    systems = {}
-    for name in SYSTEMS:
-        agg = lambda rows, key: aggregate_onset_scores([r["systems"][name][key] for r in rows])  # noqa: E731
-        s50, s100 = agg(events, "onset_50"), agg(events, "onset_100")
-        held = [r for r in events if r["heldout_style"]]
-        seen = [r for r in events if not r["heldout_style"]]
-        judged = [r for r in sounding if "correct" in r["systems"][name]]
-        emb = [np.asarray(r["systems"][name]["embedding"]) for r in sounding]
-        systems[name] = {
-            "onset_f1_50ms": s50["f1"], "onset_f1_100ms": s100["f1"],
-            "precision_100ms": s100["precision"], "recall_100ms": s100["recall"],
-            "mean_abs_offset_ms": s100["mean_abs_offset"] * 1000.0,
-            "onset_f1_100ms_heldout_style": agg(held, "onset_100")["f1"] if held else float("nan"),
-            "onset_f1_100ms_seen_styles": agg(seen, "onset_100")["f1"] if seen else float("nan"),
-            "sound_rate_static": _mean(r["systems"][name]["sound_rate"] for r in silent),
-            "sound_rate_ambience": _mean(r["systems"][name]["sound_rate"] for r in ambience),
-            "judge_accuracy": _mean(float(r["systems"][name]["correct"]) for r in judged),
-            "judge_top5": _mean(float(r["systems"][name]["category_rank"] < 5) for r in judged
-                                if "category_rank" in r["systems"][name]),
-            "judge_accuracy_pictured": _mean(float(r["systems"][name]["correct"]) for r in judged if r["picture"]),
-            "silent_start_rate": _mean(float(r["systems"][name]["silent_start"]) for r in per_clip
-                                       if "silent_start" in r["systems"][name]),
-            "join_gap_rate": _mean(float(r["systems"][name]["join_gap"]) for r in per_clip
-                                   if "join_gap" in r["systems"][name]),
-            "judge_family_accuracy": _mean(float(r["systems"][name]["family_correct"]) for r in judged
-                                           if "family_correct" in r["systems"][name]),
-            "judge_family_accuracy_pictured": _mean(float(r["systems"][name]["family_correct"]) for r in judged
-                                                    if r["picture"] and "family_correct" in r["systems"][name]),
-            "kl_to_ground_truth": _mean(r["systems"][name]["kl"] for r in sounding),
-            "frechet_distance": (frechet_distance(np.stack(emb), reference_embeddings)
-                                 if len(emb) >= 2 and len(reference_embeddings) >= 2 else float("nan")),
-            "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds.get(name) else float("nan"),
-        }
+    of = lambda r: r["systems"][name]  # noqa: E731
+    agg = lambda rows, key: aggregate_onset_scores([of(r)[key] for r in rows])  # noqa: E731
+    s50, s100 = agg(events, "onset_50"), agg(events, "onset_100")
+    held = [r for r in events if r["heldout_style"]]
+    seen = [r for r in events if not r["heldout_style"]]
+    judged = [r for r in sounding if "correct" in of(r)]
+    emb = [np.asarray(of(r)["embedding"]) for r in sounding]
+    rate = lambda key, rows=per_clip: _mean(float(of(r)[key]) for r in rows if key in of(r))  # noqa: E731
+    return {
+        "onset_f1_50ms": s50["f1"], "onset_f1_100ms": s100["f1"],
+        "precision_100ms": s100["precision"], "recall_100ms": s100["recall"],
+        "mean_abs_offset_ms": s100["mean_abs_offset"] * 1000.0,
+        "onset_f1_100ms_heldout_style": agg(held, "onset_100")["f1"] if held else float("nan"),
+        "onset_f1_100ms_seen_styles": agg(seen, "onset_100")["f1"] if seen else float("nan"),
+        "sound_rate_static": _mean(of(r)["sound_rate"] for r in per_clip if r["scene"] == "silent"),
+        "sound_rate_ambience": _mean(of(r)["sound_rate"] for r in per_clip if r["scene"] == "ambience"),
+        "judge_accuracy": _mean(float(of(r)["correct"]) for r in judged),
+        "judge_top5": _mean(float(of(r)["category_rank"] < 5) for r in judged if "category_rank" in of(r)),
+        "judge_accuracy_pictured": _mean(float(of(r)["correct"]) for r in judged if r["picture"]),
+        "silent_start_rate": rate("silent_start"),
+        "join_gap_rate": rate("join_gap"),
+        "judge_family_accuracy": rate("family_correct", judged),
+        "judge_family_accuracy_pictured": rate("family_correct", [r for r in judged if r["picture"]]),
+        "kl_to_ground_truth": _mean(of(r)["kl"] for r in sounding),
+        "frechet_distance": (frechet_distance(np.stack(emb), reference_embeddings)
+                             if len(emb) >= 2 and len(reference_embeddings) >= 2 else float("nan")),
+        "seconds_per_second": seconds / audio_seconds if audio_seconds else float("nan"),
+    }
 
-    def negative_drop(plain: str, negative: str) -> dict:
-        rows = [r for r in sounding if negative in r["systems"] and "p_category" in r["systems"][negative]]
-        before = [r["systems"][plain]["p_category"] for r in rows]
-        after = [r["systems"][negative]["p_category"] for r in rows]
-        return {"p_without": _mean(before), "p_with": _mean(after),
-                "drop": _mean(np.subtract(before, after)) if rows else float("nan"),
-                "relative_drop": (1 - _mean(after) / _mean(before)) if rows and _mean(before) > 0 else float("nan"),
-                "clips": len(rows)}
 
-    negative = {"model": negative_drop("model_no_text", "model_negative"),
-                "untrained": negative_drop("untrained_no_text", "untrained_negative")}
-    recordings = [load_clip(library, by_id[it["record"]])[: int(max_seconds * sr)]
-                  for it in rendered if it["scene"] != "silent" and it["record"] in by_id][:resynthesis_clips]
-    reference = None
-    if reference_vocoder is not None:
-        from transformers import SpeechT5HifiGan
+def negative_prompt_effect(per_clip: list[dict], plain: str, negative: str) -> dict:
+    """How much the judge's probability of the category drops when the negative prompt names it."""
+    rows = [r for r in per_clip if r["scene"] != "silent" and negative in r["systems"]
+            and "p_category" in r["systems"][negative]]
+    before = [r["systems"][plain]["p_category"] for r in rows]
+    after = [r["systems"][negative]["p_category"] for r in rows]
+    return {"p_without": _mean(before), "p_with": _mean(after),
+            "drop": _mean(np.subtract(before, after)) if rows else float("nan"),
+            "relative_drop": (1 - _mean(after) / _mean(before)) if rows and _mean(before) > 0 else float("nan"),
+            "clips": len(rows)}
 
-        reference = SpeechT5HifiGan.from_pretrained(str(reference_vocoder), dtype=torch.float32).to(pipe.device).eval()
-    resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, untrained, sr,
-                                     reference_vocoder=reference)
-    speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],
-                    "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds[name] else float("nan")}
-             for name in GENERATED}
-    separation = {}
+
+def separation(systems: dict) -> dict:
+    """Whether each headline metric tells the ground truth from the untrained model."""
+    out = {}
     for key, margin in (("onset_f1_100ms", 0.1), ("sound_rate_static", 0.1), ("judge_accuracy", 0.1),
                         ("kl_to_ground_truth", 0.1), ("frechet_distance", None)):
         g, u = systems["ground_truth"][key], systems["untrained"][key]
         gap = abs(g - u) if not (math.isnan(g) or math.isnan(u)) else float("nan")
         separates = (gap >= margin) if margin is not None else (u > 1.25 * g)
-        separation[key] = {"ground_truth": g, "untrained": u, "separates": bool(separates) if gap == gap else None}
+        out[key] = {"ground_truth": g, "untrained": u, "separates": bool(separates) if gap == gap else None}
+    return out
 
-    if grid_rows:
-        from .pictures import spectrogram_grid
 
-        spectrogram_grid(grid_rows, out / "spectrograms.png", DEFAULT_AUDIO.mel_rate, events=grid_events)
+def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, settings: GenerationSettings,
+              options: EvalOptions, library: Path, records: list[dict], rendered: list[dict],
+              reference_embeddings: np.ndarray, judge_info: dict) -> dict:
+    """Every number of the run (before ``_clean``): per system, the negative prompt, resynthesis, speed."""
+    from ..data.library import load_clip
 
-    config = {"model": model_name, "split": split, "steps": steps,
-              "guidance": guidance, "text_guidance": text_guidance, "window_seconds": DEFAULT_WINDOW_SECONDS,
-              "seed": seed, "device": str(pipe.device),
-              "clips": len(rendered),
-              "torch_threads": torch.get_num_threads(), "library": str(library), "max_seconds": max_seconds,
+    sr = DEFAULT_AUDIO.sample_rate
+    pipe = systems.pipe
+    seconds = {name: sum(r["seconds"].get(name, 0.0) for r in per_clip) for name in GENERATED}
+    audio_seconds = {name: sum(r["duration"] for r in per_clip if name in r["seconds"]) for name in GENERATED}
+    numbers = {name: system_numbers(per_clip, name, reference_embeddings, seconds.get(name, 0.0),
+                                    audio_seconds.get(name, 0.0)) for name in SYSTEMS}
+    negative = {"model": negative_prompt_effect(per_clip, "model_no_text", "model_negative"),
+                "untrained": negative_prompt_effect(per_clip, "untrained_no_text", "untrained_negative")}
+    by_id = {r["id"]: r for r in records}
+    recordings = [load_clip(library, by_id[it["record"]])[: int(options.max_seconds * sr)]
+                  for it in rendered if it["scene"] != "silent" and it["record"] in by_id][:options.resynthesis_clips]
+    reference = None
+    if options.reference_vocoder is not None:
+        from transformers import SpeechT5HifiGan
+
+        reference = SpeechT5HifiGan.from_pretrained(str(options.reference_vocoder),
+                                                    dtype=torch.float32).to(pipe.device).eval()
+    resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, systems.untrained,
+                                     sr, reference_vocoder=reference)
+    speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],
+                    "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds[name] else float("nan")}
+             for name in GENERATED}
+    events = [r for r in per_clip if r["scene"] == "events"]
+    sounding = [r for r in per_clip if r["scene"] != "silent"]
+    config = {"model": systems.model_name, "split": options.split, "steps": settings.steps,
+              "guidance": settings.guidance, "text_guidance": settings.text_guidance,
+              "window_seconds": settings.window_seconds, "seed": settings.seed, "device": str(pipe.device),
+              "clips": len(rendered), "torch_threads": torch.get_num_threads(), "library": str(library),
+              "max_seconds": options.max_seconds,
               "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters())}
     heldout = {"events": len(events), "heldout_style": sum(r["heldout_style"] for r in events),
-               "silent_static": len(silent), "ambience": len(ambience), "real": len(real_rows),
+               "silent_static": sum(r["scene"] == "silent" for r in per_clip),
+               "ambience": sum(r["scene"] == "ambience" for r in per_clip), "real": len(real_rows),
                "pictured": sum(r["picture"] for r in sounding),
                "ground_truth_events": sum(len(r["events"]) for r in events),
                "styles": {s: sum(r["style"] == s for r in events) for s in sorted({r["style"] for r in events})}}
     per_clip = [dict(row, systems={name: {k: v for k, v in s.items() if k != "embedding"}
-                                      for name, s in row["systems"].items()}) for row in per_clip]
-    results = {"config": config, "heldout": heldout, "judge": judge_info, "systems": systems,
-               "negative_prompt": negative, "resynthesis": resynthesis, "speed": speed,
-               "real_clips": real_rows, "separation": separation,
-               "memory": _peak_memory_mib(), "wall_seconds": time.perf_counter() - started, "clips": per_clip}
+                                   for name, s in row["systems"].items()}) for row in per_clip]
+    return {"config": config, "heldout": heldout, "judge": judge_info, "systems": numbers,
+            "negative_prompt": negative, "resynthesis": resynthesis, "speed": speed,
+            "real_clips": real_rows, "separation": separation(numbers),
+            "memory": _peak_memory_mib(), "clips": per_clip}
+
+
+def report(results: dict, grid: dict, out: Path, print_table: bool = True) -> dict:
+    """Writes the spectrogram grid, ``results.json`` and ``table.txt``; returns the JSON-safe results."""
+    if grid["rows"]:
+        from .pictures import spectrogram_grid
+
+        spectrogram_grid(grid["rows"], out / "spectrograms.png", DEFAULT_AUDIO.mel_rate, events=grid["events"])
     results = _clean(results)
     (out / "results.json").write_text(json.dumps(results, indent=1) + "\n")
     table = format_table(results)

@@ -31,8 +31,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..audio import DEFAULT_AUDIO, log_mel
-from ..autoencoder import MelAutoencoder, MelPatches
+from ..signal.audio import DEFAULT_AUDIO, log_mel
+from ..models.autoencoder import MelAutoencoder, MelPatches
 from .adversarial import PatchDiscriminator, lsgan_discriminator_loss, lsgan_terms
 from .loop import TrainSettings, ema_model, train
 

@@ -130,7 +130,7 @@ def features(
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     pipe = load_pipeline(model)
     if latent is not None:
-        from ..autoencoder import load_audio_latent
+        from ..models.autoencoder import load_audio_latent
 
         pipe.autoencoder = load_audio_latent(latent)
     build_transformer_features(library, out, pipe, splits=tuple(splits.split(",")), renders_per_clip=renders_per_clip,
@@ -155,9 +155,9 @@ def transformer(
     quiet: bool = typer.Option(False),
 ):
     """Train the diffusion transformer with flow matching."""
-    from ..autoencoder import load_audio_latent
+    from ..models.autoencoder import load_audio_latent
     from ..presets import DEBUG, default_weights_dir, load_pipeline
-    from ..transformer import SoundTransformer
+    from ..models.transformer import SoundTransformer
     from .loop import training_device
     from .transformer import train_transformer
 
@@ -203,7 +203,7 @@ def vocoder(
     generator = SpeechT5HifiGan.from_pretrained(str(init)) if init else _vocoder()
     ae = None
     if autoencoder is not None:
-        from ..autoencoder import load_audio_latent
+        from ..models.autoencoder import load_audio_latent
 
         ae = load_audio_latent(autoencoder)
     train_vocoder(library, settings, generator.float().train(), autoencoder=ae)

@@ -15,9 +15,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..audio import log_mel
+from ..signal.audio import log_mel
 from ..data.cache import FeatureCacheWriter
-from ..video import VideoClip
+from ..media.decode import VideoClip
 
 logger = logging.getLogger(__name__)
 
@@ -34,7 +34,8 @@ def encode_example(pipe, audio: np.ndarray, frames: np.ndarray, times: np.ndarra
     clip = VideoClip(frames=frames, times=times, duration=duration)
     latent_frames = settings.latent_frames(duration)
     features, labels, sample_times, motion = pipe.encode_video(clip, latent_frames)
-    tokens, mask = pipe.encode_prompts(list(captions))
+    prompts = pipe.encode_prompts(list(captions))
+    tokens, mask = prompts.tokens, prompts.mask
     samples = latent_frames * settings.samples_per_latent
     audio = np.pad(audio, (0, max(0, samples - len(audio))))[:samples]
     f16 = lambda t: t.float().cpu().numpy().astype(np.float16)  # noqa: E731

@@ -87,7 +87,7 @@ class _ModelWithLoss(torch.nn.Module):
         return self.loss_fn(self.model, batch)
 
 
-def _prefetched(batches: Iterator[dict], depth: int = 4) -> Iterator[dict]:
+def prefetched(batches: Iterator[dict], depth: int = 4) -> Iterator[dict]:
     """Makes the next batches in a background thread while the accelerator runs the current step.
 
     Collating a batch of 128 crops takes about as long as a small model's GPU step; numpy's
@@ -137,7 +137,7 @@ def latest_checkpoint(run_dir: Path) -> Path | None:
     return folders[-1] if folders else None
 
 
-def _param_groups(model: torch.nn.Module, extra_params, learning_rate: float, lr_scales: dict[str, float] | None):
+def param_groups(model: torch.nn.Module, extra_params, learning_rate: float, lr_scales: dict[str, float] | None):
     """The optimiser's parameter groups: one, or one per ``lr_scales`` name prefix (its learning
     rate scaled) plus one for the rest. The schedule multiplies every group's rate alike."""
     trainable = [(name, p) for name, p in model.named_parameters() if p.requires_grad]
@@ -166,7 +166,7 @@ def train(
 
     Args:
         settings: see ``TrainSettings``.
-        model: the network; its EMA copy is what ``export`` saves.
+        model: the network; its EMA copy is what the run saves to ``run_dir/model``.
         batches: ``batches(seed)`` yields dict batches forever; called with a new seed after a
             resume so the data order continues rather than repeats.
         loss_fn: ``loss_fn(model, batch) -> (loss, logs)``.
@@ -184,7 +184,7 @@ def train(
     accelerator = Accelerator(mixed_precision=settings.mixed_precision, cpu=_cpu_only())
     torch.backends.cudnn.benchmark = True  # crops have fixed shapes: let cuDNN pick the fastest convolutions
     set_seed(settings.seed)
-    optimizer = torch.optim.AdamW(_param_groups(model, extra_params, settings.learning_rate, lr_scales),
+    optimizer = torch.optim.AdamW(param_groups(model, extra_params, settings.learning_rate, lr_scales),
                                   lr=settings.learning_rate, weight_decay=settings.weight_decay, betas=(0.9, 0.99))
     params = [p for group in optimizer.param_groups for p in group["params"]]  # what gets clipped
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, _lr_lambda(settings))
@@ -193,18 +193,10 @@ def train(
     ema = EMA(model, settings.ema_decay)
     accelerator.register_for_checkpointing(ema)
 
-    step = 0
-    resume = latest_checkpoint(run_dir)
-    if resume is not None:
-        accelerator.load_state(str(resume))
-        step = int(resume.name.split("-")[1])
-        logger.info("resumed from %s", resume)
-    if accelerator.is_main_process:
-        (run_dir / "settings.json").write_text(json.dumps({k: str(v) for k, v in asdict(settings).items()}, indent=1))
-
+    step = _resume(accelerator, run_dir, settings)
     data = batches(settings.seed + step)
     if accelerator.device.type != "cpu":  # on a CPU the thread would only take cores from the step
-        data = _prefetched(data)
+        data = prefetched(data)
     bar = tqdm(total=settings.steps, initial=step, disable=settings.quiet or not accelerator.is_main_process,
                desc=run_dir.name, dynamic_ncols=True)
     log = (run_dir / "log.jsonl").open("a") if accelerator.is_main_process else None
@@ -226,25 +218,41 @@ def train(
         smoothed = value if smoothed is None else 0.98 * smoothed + 0.02 * value
         bar.update(1)
         bar.set_postfix(loss=f"{smoothed:.4f}", it_s=f"{bar.format_dict['rate'] or 0:.2f}")
-        if log is not None and (step % 50 == 0 or step == settings.steps):
+        if step % 50 == 0 or step == settings.steps:
             # the last group has the base rate (lr_scales' groups come first)
-            log.write(json.dumps({"step": step, "loss": value, "smoothed": smoothed, "lr": scheduler.get_last_lr()[-1],
-                                  "seconds": round(time.perf_counter() - started, 1),
-                                  **{k: float(v) for k, v in logs.items()}}) + "\n")
-            log.flush()
+            _log(log, {"step": step, "loss": value, "smoothed": smoothed, "lr": scheduler.get_last_lr()[-1],
+                       "seconds": round(time.perf_counter() - started, 1), **{k: float(v) for k, v in logs.items()}})
         if step % settings.checkpoint_every == 0 or step == settings.steps:
             _checkpoint(accelerator, run_dir, step, settings.keep_checkpoints)
         if validate is not None and accelerator.is_main_process and (step % settings.validate_every == 0 or step == settings.steps):
             numbers = _validate(model, ema, validate, step, run_dir)
-            if log is not None:
-                log.write(json.dumps({"step": step, **{f"val_{k}": float(v) for k, v in numbers.items()}}) + "\n")
-                log.flush()
+            _log(log, {"step": step, **{f"val_{k}": float(v) for k, v in numbers.items()}})
             trained.train()
     bar.close()
     if log is not None:
         log.close()
     accelerator.wait_for_everyone()
     return model, ema
+
+
+def _resume(accelerator, run_dir: Path, settings: TrainSettings) -> int:
+    """Loads the newest checkpoint of the run, if any, and records the settings; the step reached."""
+    step = 0
+    resume = latest_checkpoint(run_dir)
+    if resume is not None:
+        accelerator.load_state(str(resume))
+        step = int(resume.name.split("-")[1])
+        logger.info("resumed from %s", resume)
+    if accelerator.is_main_process:
+        (run_dir / "settings.json").write_text(json.dumps({k: str(v) for k, v in asdict(settings).items()}, indent=1))
+    return step
+
+
+def _log(log, record: dict) -> None:
+    """Appends one JSON line to the run's log (only the main process has one)."""
+    if log is not None:
+        log.write(json.dumps(record) + "\n")
+        log.flush()
 
 
 def _checkpoint(accelerator, run_dir: Path, step: int, keep: int):
@@ -270,6 +278,6 @@ def _validate(model, ema: EMA, validate, step: int, run_dir: Path) -> dict:
 
 
 def ema_model(model: torch.nn.Module, ema: EMA) -> torch.nn.Module:
-    """``model`` with the EMA weights loaded (for export)."""
+    """``model`` with the EMA weights loaded (what a run saves as its model)."""
     ema.copy_to(model)
     return model.eval()

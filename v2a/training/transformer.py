@@ -20,7 +20,7 @@ import numpy as np
 import torch
 
 from ..data.cache import iter_feature_cache
-from ..transformer import SoundTransformer, frame_tokens_in_window
+from ..models.transformer import SoundTransformer, frame_tokens_in_window
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
@@ -119,39 +119,11 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
 
 
 def conditions_for_batch(model: SoundTransformer, batch: dict):
-    """Conditions with the dropped parts replaced by the model's learned empty embeddings."""
+    """The batch's conditions, with its dropped prompts and videos the model's learned empty embeddings."""
     b, k = batch["latent"].shape[:2]
-    cond = model.prepare_conditions(batch["text"], batch["text_mask"], batch["frame_features"], batch["frame_labels"],
-                                    batch["frame_times"], batch["motion"], k, b)
-    # the frame padding must not be attended to
-    n_text = batch["text"].shape[1]
-    cond.context_mask[:, n_text:] &= batch["frame_mask"]
-    empty = model.prepare_conditions(None, None, None, None, None, None, k, b)
-    drop_t, drop_v = batch["drop_text"], batch["drop_video"]
-    # text part: tokens [0, n_text); video part: the rest. Replace a dropped part by its empty token.
-    context, mask = cond.context.clone(), cond.context_mask.clone()
-    context[drop_t, :n_text] = 0
-    mask[drop_t, :n_text] = False
-    context[drop_t, 0] = empty.context[drop_t, 0]
-    mask[drop_t, 0] = True
-    context[drop_v, n_text:] = 0
-    mask[drop_v, n_text:] = False
-    context[drop_v, n_text] = empty.context[drop_v, 1]
-    mask[drop_v, n_text] = True
-    timing = torch.where(drop_v[:, None, None], empty.timing, cond.timing)
-    summary = _summary(model, context, mask, n_text)  # as prepare_conditions computes it at inference
-    cond.context, cond.context_mask, cond.timing, cond.summary = context, mask, timing, summary
-    return cond
-
-
-def _summary(model: SoundTransformer, context, mask, n_text):
-    def masked_mean(x, m):
-        m = m[..., None].to(x.dtype)
-        return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
-
-    text = masked_mean(context[:, :n_text], mask[:, :n_text])
-    video = masked_mean(context[:, n_text:], mask[:, n_text:])
-    return model.summary_mlp(torch.cat([text, video], -1))
+    return model.prepare_conditions(batch["text"], batch["text_mask"], batch["frame_features"], batch["frame_labels"],
+                                    batch["frame_times"], batch["motion"], k, b, frame_mask=batch["frame_mask"],
+                                    drop_text=batch["drop_text"], drop_video=batch["drop_video"])
 
 
 def flow_matching_loss(model: SoundTransformer, batch: dict, sigma: torch.Tensor | None = None,
@@ -221,7 +193,7 @@ def warm_start(model: SoundTransformer, previous: SoundTransformer) -> list[str]
 def train_transformer(features: Path, autoencoder, settings: TrainSettings, config: dict, crop_seconds: float = 4.0,
                       dropout: DropoutSettings = DropoutSettings(), validate=None, init: Path | None = None) -> SoundTransformer:
     """Trains (or resumes) a transformer run; writes the EMA model to ``run_dir/model``."""
-    from ..audio import AudioSettings
+    from ..signal.audio import AudioSettings
 
     audio = AudioSettings(latent_downsample=autoencoder.config.downsample)
     train_examples = load_examples(features, "train", autoencoder)

@@ -13,9 +13,9 @@ import numpy as np
 import soundfile as sf
 import torch
 
-from ..audio import log_mel
+from ..signal.audio import log_mel
 from ..data.cache import iter_feature_cache
-from ..defaults import DEFAULT_GUIDANCE, DEFAULT_STEPS, DEFAULT_TEXT_GUIDANCE
+from ..settings import DEFAULTS
 from ..pipeline import guidance_branches
 
 SAMPLES = 4
@@ -26,7 +26,8 @@ def transformer_validator(features: Path, pipe):
 
     @torch.no_grad()
     def validate(model, step: int, folder: Path) -> dict:
-        from ..evaluation.metrics import aggregate_onset_scores, detect_onsets, onset_f1
+        from ..evaluation.metrics import aggregate_onset_scores, onset_f1
+        from ..signal.onsets import detect_onsets
         from ..evaluation.pictures import spectrogram_grid
 
         if not cached:
@@ -42,14 +43,13 @@ def transformer_validator(features: Path, pipe):
                 as_tensor = lambda a: torch.from_numpy(np.asarray(a, dtype=np.float32))[None].to(pipe.device)  # noqa: E731
                 video = (as_tensor(arrays["frame_features"]), as_tensor(arrays["frame_labels"]),
                          as_tensor(arrays["frame_times"]), as_tensor(arrays["motion"]))
-                cond = model.prepare_conditions(
-                    as_tensor(arrays["text"][0, :length]), torch.ones(1, length, dtype=torch.bool, device=pipe.device),
-                    *video, k, 1)
+                prompt = as_tensor(arrays["text"][0, :length]), torch.ones(1, length, dtype=torch.bool, device=pipe.device)
                 branches, weights = guidance_branches(
-                    lambda: cond, lambda: model.prepare_conditions(None, None, *video, k, 1),
-                    lambda: model.prepare_conditions(None, None, None, None, None, None, k, 1),
-                    DEFAULT_GUIDANCE, DEFAULT_TEXT_GUIDANCE)  # the sampler settings users get
-                latents = pipe.denoise(branches, [k], torch.Generator().manual_seed(i), DEFAULT_STEPS, weights)
+                    {"conditional": lambda: model.prepare_conditions(*prompt, *video, k, 1),
+                     "video_only": lambda: model.prepare_conditions(None, None, *video, k, 1),
+                     "unconditional": lambda: model.prepare_conditions(None, None, None, None, None, None, k, 1)},
+                    DEFAULTS.guidance, DEFAULTS.text_guidance)  # the sampler settings users get
+                latents = pipe.denoise(branches, [k], torch.Generator().manual_seed(i), DEFAULTS.steps, weights)
                 duration = k / pipe.audio_settings.latent_rate
                 wave = pipe.decode(latents, [k], [duration]).waveforms[0]
                 sf.write(folder / f"sample{i}_{meta.get('category', '')}.wav", wave, pipe.audio_settings.sample_rate)

@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..audio import DEFAULT_AUDIO, log_mel
+from ..signal.audio import DEFAULT_AUDIO, log_mel
 from .adversarial import PatchDiscriminator, lsgan_terms
 from .autoencoder import noisy_round_trip
 from .loop import TrainSettings, ema_model, train

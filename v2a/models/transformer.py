@@ -3,7 +3,7 @@
 Tokens are audio-latent frames (21.5 per second). Each block has self-attention over the
 audio tokens, cross-attention to the conditioning tokens (prompt tokens and per-frame video
 tokens), and an MLP, all modulated by the timestep and a pooled summary of the conditions
-(adaLN-Zero as in DiT, one modulation layer shared by all blocks). The frame-aligned motion features from ``timing.py`` are embedded by a
+(adaLN-Zero as in DiT, one modulation layer shared by all blocks). The frame-aligned motion features from ``v2a.signal.motion`` are embedded by a
 small temporal convolution and added to the audio tokens, so every latent frame knows what
 moved at that instant. ``prepare_conditions`` runs once per clip; ``forward`` once per step.
 Learned "empty" embeddings stand in for a missing prompt or video (condition dropout in
@@ -21,6 +21,11 @@ import torch.nn.functional as F
 from diffusers import ConfigMixin, ModelMixin
 from diffusers.configuration_utils import register_to_config
 from torch import nn
+
+# adaLN modulations per block: shift, scale and gate for each of self-attention, cross-attention and MLP
+MODULATIONS = 9
+# sigma in [0, 1] is embedded at the scale of the scheduler's timesteps (its num_train_timesteps)
+TIMESTEP_SCALE = 1000.0
 
 
 def sinusoidal(positions: torch.Tensor, dim: int, max_period: float = 10000.0) -> torch.Tensor:
@@ -51,14 +56,11 @@ class Conditions:
     context: torch.Tensor  # (B, N, W) prompt and video tokens
     context_mask: torch.Tensor  # (B, N) True where a token is real
     summary: torch.Tensor  # (B, W) pooled conditions for adaLN
-    timing: torch.Tensor  # (B, T, W) embedded motion features
-
-    def __getitem__(self, index) -> "Conditions":
-        return Conditions(self.context[index], self.context_mask[index], self.summary[index], self.timing[index])
+    motion: torch.Tensor  # (B, T, W) embedded motion features
 
     @staticmethod
     def cat(items: list["Conditions"]) -> "Conditions":
-        return Conditions(*(torch.cat([getattr(c, f) for c in items]) for f in ("context", "context_mask", "summary", "timing")))
+        return Conditions(*(torch.cat([getattr(c, f) for c in items]) for f in ("context", "context_mask", "summary", "motion")))
 
 
 class Attention(nn.Module):
@@ -89,10 +91,10 @@ class Block(nn.Module):
         hidden = int(width * mlp_ratio)
         self.mlp = nn.Sequential(nn.Linear(width, hidden), nn.GELU(approximate="tanh"), nn.Linear(hidden, width))
         # per-block offset to the shared modulation (adaLN-single, as in PixArt-alpha)
-        self.modulation_offset = nn.Parameter(torch.zeros(9, width))
+        self.modulation_offset = nn.Parameter(torch.zeros(MODULATIONS, width))
 
     def forward(self, x, shared_modulation: torch.Tensor, context, context_mask, token_mask):
-        mods = (shared_modulation + self.modulation_offset).unbind(1)  # 9 x (B, W)
+        mods = (shared_modulation + self.modulation_offset).unbind(1)  # MODULATIONS x (B, W)
         mods = [m[:, None] for m in mods]  # each (B, 1, W)
         h = self.norm1(x) * (1 + mods[1]) + mods[0]
         x = x + mods[2] * self.self_attn(h, h, token_mask)
@@ -110,7 +112,7 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         width / depth / heads / mlp_ratio: transformer size.
         text_dim: width of the text encoder's token embeddings (also of the frame labels).
         frame_dim: width of the frame encoder's pooled features.
-        timing_dim: motion features per latent frame (``timing.NUM_TIMING_FEATURES``).
+        timing_dim: motion features per latent frame (``v2a.signal.motion.NUM_TIMING_FEATURES``).
         frame_token_rate: video tokens per second of clip (one sampled frame each).
     """
 
@@ -142,9 +144,9 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         self.empty_frame = nn.Parameter(torch.randn(1, 1, width) * 0.02)
         self.empty_timing = nn.Parameter(torch.zeros(1, 1, width))
         self.type_embed = nn.Parameter(torch.randn(2, width) * 0.02)  # 0: text token, 1: video token
-        # One modulation layer shared by all blocks keeps the model small (9 x width^2 per block
-        # otherwise); zero init makes every block start as the identity (adaLN-Zero).
-        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, 9 * width))
+        # One modulation layer shared by all blocks keeps the model small (MODULATIONS x width^2 per
+        # block otherwise); zero init makes every block start as the identity (adaLN-Zero).
+        self.modulation = nn.Sequential(nn.SiLU(), nn.Linear(width, MODULATIONS * width))
         nn.init.zeros_(self.modulation[1].weight)
         nn.init.zeros_(self.modulation[1].bias)
         self.blocks = nn.ModuleList([Block(width, heads, mlp_ratio) for _ in range(depth)])
@@ -162,11 +164,22 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         frame_features: torch.Tensor | None,
         frame_labels: torch.Tensor | None,
         frame_times: torch.Tensor | None,
-        timing: torch.Tensor | None,
+        motion: torch.Tensor | None,
         num_latent_frames: int,
         batch_size: int,
+        *,
+        frame_mask: torch.Tensor | None = None,
+        drop_text: torch.Tensor | None = None,
+        drop_video: torch.Tensor | None = None,
     ) -> Conditions:
-        """Embeds the conditions of a batch once per clip.
+        """Embeds the conditions of a batch once per clip: the one conditioning function that
+        inference, training (with condition dropout) and validation all call.
+
+        "No prompt" and "no video" are the learned empty embeddings: for the whole batch when
+        the tokens are None, for single rows with ``drop_text`` / ``drop_video`` (a prompt-less
+        clip in a batch with prompts, or condition dropout in training). Either way the row sees
+        one empty token where its prompt (or video) would be, so it means the same alone or in
+        a batch.
 
         Args:
             text_tokens: ``(B, L, text_dim)`` prompt token embeddings, or None for "no prompt".
@@ -174,37 +187,42 @@ class SoundTransformer(ModelMixin, ConfigMixin):
             frame_features: ``(B, F, frame_dim)`` sampled-frame features, or None for "no video".
             frame_labels: ``(B, F, text_dim)`` label embeddings of the same frames.
             frame_times: ``(B, F)`` their times in seconds.
-            timing: ``(B, T, timing_dim)`` motion features on the latent clock, or None.
+            motion: ``(B, T, timing_dim)`` motion features on the latent clock, or None.
             num_latent_frames: ``T``.
             batch_size: ``B`` (needed when every condition is None).
+            frame_mask: ``(B, F)`` True for real frames when clips with different numbers of
+                frames share a batch (default: all real).
+            drop_text: ``(B,)`` True where the row has no prompt.
+            drop_video: ``(B,)`` True where the row has no video (frames and motion).
         """
-        w = self.config.width
         if text_tokens is None:
             text_tokens = self.empty_text.expand(batch_size, 1, -1)
             text_mask = torch.ones(batch_size, 1, dtype=torch.bool, device=self.device)
+        elif drop_text is not None:
+            text_tokens, text_mask = _only_first(text_tokens, text_mask.bool(), drop_text, self.empty_text[0, 0])
         text = self.text_in(text_tokens.to(self.dtype)) + self.type_embed[0]
         if frame_features is None:
             video = self.empty_frame.expand(batch_size, 1, -1)
             video_mask = torch.ones(batch_size, 1, dtype=torch.bool, device=self.device)
         else:
-            seconds = sinusoidal(frame_times * 10.0, w).to(self.dtype)  # 0.1 s resolution
+            seconds = sinusoidal(frame_times * 10.0, self.config.width).to(self.dtype)  # 0.1 s resolution
             video = self.frame_in(frame_features.to(self.dtype)) + self.label_in(frame_labels.to(self.dtype)) + seconds
-            video_mask = torch.ones(video.shape[:2], dtype=torch.bool, device=self.device)
+            video_mask = (frame_mask.bool() if frame_mask is not None
+                          else torch.ones(video.shape[:2], dtype=torch.bool, device=self.device))
+            if drop_video is not None:
+                video, video_mask = _only_first(video, video_mask, drop_video, self.empty_frame[0, 0])
         video = video + self.type_embed[1]
         context = torch.cat([text, video], dim=1)
         context_mask = torch.cat([text_mask.bool(), video_mask], dim=1)
-
-        def masked_mean(x, m):
-            m = m[..., None].to(x.dtype)
-            return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
-
-        summary = self.summary_mlp(torch.cat([masked_mean(text, text_mask.bool()), masked_mean(video, video_mask)], -1))
-        if timing is None:
-            timing_emb = self.empty_timing.expand(batch_size, num_latent_frames, -1)
-        else:
-            assert timing.shape[1] == num_latent_frames, f"{timing.shape=} {num_latent_frames=}"
-            timing_emb = self.timing_in(timing.to(self.dtype).transpose(1, 2)).transpose(1, 2)
-        return Conditions(context, context_mask, summary, timing_emb)
+        summary = self.summary_mlp(torch.cat([_masked_mean(text, text_mask.bool()), _masked_mean(video, video_mask)], -1))
+        empty_motion = self.empty_timing.expand(batch_size, num_latent_frames, -1)
+        if motion is None:
+            return Conditions(context, context_mask, summary, empty_motion)
+        assert motion.shape[1] == num_latent_frames, f"{motion.shape=} {num_latent_frames=}"
+        motion_emb = self.timing_in(motion.to(self.dtype).transpose(1, 2)).transpose(1, 2)
+        if drop_video is not None:
+            motion_emb = torch.where(drop_video[:, None, None], empty_motion, motion_emb)
+        return Conditions(context, context_mask, summary, motion_emb)
 
     def forward(self, latents: torch.Tensor, sigma: torch.Tensor, conditions: Conditions,
                 token_mask: torch.Tensor | None = None) -> torch.Tensor:
@@ -218,13 +236,29 @@ class SoundTransformer(ModelMixin, ConfigMixin):
                 lengths share a batch.
         """
         b, t, _ = latents.shape
-        assert conditions.timing.shape[1] == t, f"{conditions.timing.shape=} {latents.shape=}"
+        assert conditions.motion.shape[1] == t, f"{conditions.motion.shape=} {latents.shape=}"
         w = self.config.width
         positions = torch.arange(t, device=latents.device)
-        x = self.latent_in(latents.to(self.dtype)) + conditions.timing + sinusoidal(positions, w).to(self.dtype)
-        cond = self.time_mlp(sinusoidal(sigma * 1000.0, w).to(self.dtype)) + conditions.summary
-        modulation = self.modulation(cond).view(b, 9, w)
+        x = self.latent_in(latents.to(self.dtype)) + conditions.motion + sinusoidal(positions, w).to(self.dtype)
+        cond = self.time_mlp(sinusoidal(sigma * TIMESTEP_SCALE, w).to(self.dtype)) + conditions.summary
+        modulation = self.modulation(cond).view(b, MODULATIONS, w)
         for block in self.blocks:
             x = block(x, modulation, conditions.context, conditions.context_mask, token_mask)
         shift, scale = self.out_modulation(cond)[:, None].chunk(2, dim=-1)
         return self.latent_out(self.norm_out(x) * (1 + scale) + shift)
+
+
+def _masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` ``(B, N, W)`` over the tokens where ``mask`` ``(B, N)`` is True."""
+    m = mask[..., None].to(x.dtype)
+    return (x * m).sum(1) / m.sum(1).clamp(min=1.0)
+
+
+def _only_first(tokens: torch.Tensor, mask: torch.Tensor, rows: torch.Tensor, empty: torch.Tensor):
+    """Rows ``rows`` of ``tokens`` ``(B, N, W)`` replaced by ``empty`` ``(W,)`` as their one real token."""
+    emptied = torch.zeros_like(tokens[0])
+    emptied[0] = empty.to(tokens.dtype)
+    only_first = torch.zeros_like(mask[0])
+    only_first[0] = True
+    rows = rows.to(tokens.device)
+    return (torch.where(rows[:, None, None], emptied, tokens), torch.where(rows[:, None], only_first, mask))

@@ -11,13 +11,13 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
 
-from .errors import V2AError
-from .video import _ffmpeg_reason, open_container
+from ..errors import V2AError
+from .decode import ffmpeg_reason, open_container
+from .write import audio_frames
 
 AUDIO_EXTENSIONS = {".wav": "WAV", ".flac": "FLAC"}
 # Containers whose usual audio codec is not AAC.
@@ -76,27 +76,6 @@ def write_audio(path: str | os.PathLike, waveform: np.ndarray, sample_rate: int,
     return path
 
 
-def _audio_frames(waveform: np.ndarray, sample_rate: int, codec_ctx, start_pts: int):
-    """Cuts mono float audio into encoder-sized AudioFrames in the codec's sample format."""
-    import av
-
-    frame_size = codec_ctx.frame_size or 1024
-    fmt = codec_ctx.format.name
-    for offset in range(0, len(waveform), frame_size):
-        chunk = waveform[offset : offset + frame_size].astype(np.float32)
-        if fmt in ("s16", "s16p"):
-            data = (np.clip(chunk, -1, 1) * 32767).astype(np.int16)[None]
-        elif fmt in ("s32", "s32p"):
-            data = (np.clip(chunk, -1, 1) * 2147483647).astype(np.int32)[None]
-        else:
-            data = chunk[None]
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=fmt, layout="mono")
-        frame.sample_rate = sample_rate
-        frame.pts = start_pts + offset
-        frame.time_base = Fraction(1, sample_rate)
-        yield frame
-
-
 def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike, waveform: np.ndarray,
                    sample_rate: int, keep_original_audio: bool = False, overwrite: bool = False) -> Path:
     """Writes ``output_path``: the video streams of ``video_path`` copied as they are, plus ``waveform``.
@@ -111,7 +90,7 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
     """
     import av
 
-    from .audio import resample
+    from ..signal.audio import resample
 
     video_path, output_path = Path(video_path), Path(output_path)
     codec_name = _AUDIO_CODEC_BY_EXTENSION.get(output_path.suffix.lower(), "aac")
@@ -123,14 +102,14 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
         try:
             sink = av.open(str(tmp), mode="w", format=_container_format(output_path))
         except (av.FFmpegError, ValueError) as err:
-            raise V2AError(f"{output_path}: cannot create this kind of file ({_ffmpeg_reason(err)})") from None
+            raise V2AError(f"{output_path}: cannot create this kind of file ({ffmpeg_reason(err)})") from None
         with sink:
             try:
                 copies = {s.index: sink.add_stream_from_template(s) for s in video_in}
                 audio_out = sink.add_stream(codec_name, rate=_encoder_rate(codec_name, sample_rate), layout="mono")
                 copies.update({s.index: sink.add_stream_from_template(s) for s in audio_in})
             except (av.FFmpegError, ValueError) as err:
-                raise V2AError(f"{output_path}: this container cannot hold the video ({_ffmpeg_reason(err)})") from None
+                raise V2AError(f"{output_path}: this container cannot hold the video ({ffmpeg_reason(err)})") from None
             rate = audio_out.codec_context.sample_rate
             audio = resample(np.asarray(waveform, dtype=np.float32), sample_rate, rate)
             # The soundtrack starts with the first video frame, whatever the stream's start offset.
@@ -139,7 +118,7 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
             start_pts = int(round(start_seconds * rate))
             try:
                 audio_packets = []
-                for frame in _audio_frames(audio, rate, audio_out.codec_context, start_pts):
+                for frame in audio_frames(audio, rate, audio_out.codec_context, start_pts):
                     audio_packets.extend(audio_out.encode(frame))
                 audio_packets.extend(audio_out.encode(None))
                 pending = iter(audio_packets)
@@ -160,7 +139,7 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
                     sink.mux(next_audio)
                     next_audio = next(pending, None)
             except av.FFmpegError as err:
-                raise V2AError(f"{output_path}: writing failed ({_ffmpeg_reason(err)})") from None
+                raise V2AError(f"{output_path}: writing failed ({ffmpeg_reason(err)})") from None
     return output_path
 
 

@@ -55,7 +55,7 @@ DEFAULT_AUDIO = AudioSettings()
 
 
 @functools.lru_cache(maxsize=4)
-def _mel_filters(settings: AudioSettings) -> torch.Tensor:
+def mel_filters(settings: AudioSettings) -> torch.Tensor:
     import librosa
 
     fb = librosa.filters.mel(
@@ -92,7 +92,7 @@ def log_mel(waveform: torch.Tensor, settings: AudioSettings = DEFAULT_AUDIO) -> 
         center=False,
         return_complex=True,
     ).abs()
-    mel = _mel_filters(settings).to(wav.device) @ spec  # (B, n_mels, frames)
+    mel = mel_filters(settings).to(wav.device) @ spec  # (B, n_mels, frames)
     mel = torch.log(torch.clamp(mel, min=settings.log_floor)).transpose(1, 2)
     return mel[0] if squeeze else mel
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .errors import V2AError
+from ..errors import V2AError
 
 logger = logging.getLogger(__name__)
 
@@ -112,10 +112,11 @@ def open_container(path: Path):
     try:
         return av.open(str(path), mode="r")
     except av.FFmpegError as err:
-        raise V2AError(f"{path}: not a readable video file ({_ffmpeg_reason(err)})") from None
+        raise V2AError(f"{path}: not a readable video file ({ffmpeg_reason(err)})") from None
 
 
-def _ffmpeg_reason(err: Exception) -> str:
+def ffmpeg_reason(err: Exception) -> str:
+    """The short reason inside a PyAV error, for one-line messages."""
     return getattr(err, "strerror", None) or str(err).split(":")[-1].strip() or type(err).__name__
 
 
@@ -167,7 +168,7 @@ def decode_video(path: str | os.PathLike) -> VideoClip:
                 if frame.duration and frame.time_base:
                     last_frame_duration = float(frame.duration * frame.time_base)
         except av.FFmpegError as err:
-            raise V2AError(f"{path}: the video stream is corrupt ({_ffmpeg_reason(err)})") from None
+            raise V2AError(f"{path}: the video stream is corrupt ({ffmpeg_reason(err)})") from None
         if not frames:
             raise V2AError(f"{path}: the video stream holds no decodable frames")
         nominal = float(stream.average_rate or stream.guessed_rate or 0) or None
@@ -187,38 +188,3 @@ def decode_video(path: str | os.PathLike) -> VideoClip:
 
 def is_video_path(path: Path) -> bool:
     return path.suffix.lower() in VIDEO_EXTENSIONS
-
-
-def encode_video(path: str | os.PathLike, frames: np.ndarray, fps: float, audio: np.ndarray | None = None,
-                 sample_rate: int = 22050, crf: int = 23) -> Path:
-    """Writes ``(N, H, W, 3)`` uint8 RGB frames as H.264 (yuv420p), plus optional mono AAC audio.
-
-    For making test clips, examples and inspection copies of rendered training videos; the
-    tool's own output never re-encodes video (``mux.mux_soundtrack`` copies its packets).
-    H and W must be even (yuv420p).
-    """
-    import av
-    from fractions import Fraction
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with av.open(str(path), mode="w") as container:
-        video = container.add_stream("libx264", rate=Fraction(fps).limit_denominator(1001))
-        video.width, video.height = frames.shape[2], frames.shape[1]
-        video.pix_fmt = "yuv420p"
-        video.options = {"crf": str(crf), "preset": "veryfast"}
-        sound = container.add_stream("aac", rate=sample_rate, layout="mono") if audio is not None else None
-        for i, image in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
-            frame.pts = i
-            container.mux(video.encode(frame))
-        container.mux(video.encode(None))
-        if sound is not None:
-            samples = np.clip(audio, -1, 1).astype(np.float32)[None, :]
-            for start in range(0, samples.shape[1], 1024):
-                chunk = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples[:, start:start + 1024]), format="fltp",
-                                                   layout="mono")
-                chunk.sample_rate, chunk.pts = sample_rate, start
-                container.mux(sound.encode(chunk))
-            container.mux(sound.encode(None))
-    return path

