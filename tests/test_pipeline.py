@@ -270,8 +270,8 @@ def test_guidance_weights_name_each_branch_and_leave_out_zero_ones():
     assert sum(weights.values()) == 1.0
     # a prompt equal to the negative: the text scale has nothing to weigh
     assert guidance_weights(6.0, 10.0, prompt_differs=False) == {"conditional": 6.0, "unconditional": -5.0}
-    # no video: the video-only branch is the unconditional one
-    assert guidance_weights(6.0, 10.0, has_video=False) == {"conditional": 10.0, "unconditional": -9.0}
+    # no video: "video_only" is the negative prompt alone, so the unconditional branch's weight joins it
+    assert guidance_weights(6.0, 10.0, has_video=False) == {"conditional": 10.0, "video_only": -9.0}
     # guidance 1 is no guidance: one pass per step
     assert guidance_weights(1.0, None) == {"conditional": 1.0}
 
