@@ -7,10 +7,9 @@ import numpy as np
 import soundfile as sf
 
 from v2a.signal.audio import DEFAULT_AUDIO
-from v2a.data.cache import CacheExample, build_feature_cache, iter_feature_cache, library_examples, read_index
+from v2a.data.cache import FeatureCacheWriter, iter_feature_cache, read_index
 from v2a.data.real_folder import iter_real_folder
-from v2a.data.render import render_pair, write_pair_mp4
-from v2a.signal.motion import NUM_TIMING_FEATURES
+from v2a.data.render import library_recording, render_pair, render_record, write_pair_mp4
 
 SR = DEFAULT_AUDIO.sample_rate
 
@@ -20,46 +19,39 @@ def tone(seconds=1.0, freq=440.0):
     return (0.3 * np.sin(2 * np.pi * freq * t) * np.exp(-3 * t)).astype(np.float32)
 
 
-def test_feature_cache_round_trip_with_hooks(tmp_path):
-    wav = tone()
-    pair = render_pair(wav, seed=1, fps=20, short_side=64, clean=True)
-    calls = []
-
-    def frame_fn(frames):  # stand-in for the pipeline's frame encoder
-        calls.append(frames.shape)
-        return frames.reshape(len(frames), -1)[:, :8].astype(np.float32)
-
-    examples = [
-        CacheExample(id="a", audio=wav, meta={"split": "train", "category": "bell"}, captions=["a bell rings"]),
-        CacheExample(id="b", audio=pair.audio, meta={"split": "val", "category": "bell"}, frames=pair.frames,
-                     times=pair.times, captions=["a bell"], event_times=pair.event_times),
-    ]
-    folder = build_feature_cache(examples, tmp_path / "cache", frame_fn=frame_fn,
-                                 text_fn=lambda caps: np.ones((len(caps), 4)), shard_size=1)
+def test_feature_cache_shards_round_trip_and_resume(tmp_path):
+    folder = tmp_path / "cache"
+    arrays = {"a": {"mel": np.ones((8, 80), np.float16)},
+              "b": {"mel": np.zeros((4, 80), np.float16), "events": np.array([0.5], np.float32)}}
+    with FeatureCacheWriter(folder, shard_size=1) as writer:
+        writer.add("a", arrays["a"], {"split": "train", "captions": ["a bell"]})
+        writer.add("b", arrays["b"], {"split": "val"})
     index = read_index(folder)
     assert [r["id"] for r in index] == ["a", "b"] and index[0]["shard"] != index[1]["shard"]
-    got = dict((r["id"], arrays) for r, arrays in iter_feature_cache(folder))
-    assert got["a"]["mel"].dtype == np.float16 and got["a"]["mel"].shape == (len(wav) // DEFAULT_AUDIO.hop_length, 80)
-    assert "timing" not in got["a"] and got["a"]["text"].shape == (1, 4)
-    n_latent = DEFAULT_AUDIO.latent_frames(len(pair.audio) / SR)
-    assert got["b"]["timing"].shape == (n_latent, NUM_TIMING_FEATURES) and got["b"]["timing"].dtype == np.float16
-    assert got["b"]["frames"].shape == (len(pair.frames), 8) and len(calls) == 1
-    assert np.allclose(got["b"]["events"], pair.event_times)
+    assert index[0]["captions"] == ["a bell"] and index[1]["arrays"] == ["events", "mel"]
+    got = {r["id"]: stored for r, stored in iter_feature_cache(folder)}
+    for example, stored in arrays.items():
+        assert set(got[example]) == set(stored)
+        for name, value in stored.items():
+            assert got[example][name].dtype == value.dtype and np.array_equal(got[example][name], value)
     assert [r["id"] for r, _ in iter_feature_cache(folder, split="val")] == ["b"]
-    # resuming skips what is cached
-    build_feature_cache(examples, folder, frame_fn=frame_fn)
-    assert len(read_index(folder)) == 2 and len(calls) == 1
+    # a new writer resumes: it knows what is stored and appends new shards after it
+    with FeatureCacheWriter(folder) as writer:
+        assert writer.existing_ids == {"a", "b"}
+        writer.add("c", arrays["a"], {"split": "train"})
+    assert [r["id"] for r in read_index(folder)] == ["a", "b", "c"] and len(list(folder.glob("shard-*.npz"))) == 3
 
 
-def test_library_examples_render_one_video_per_clip(tmp_path):
+def test_render_record_renders_a_library_clip_reproducibly(tmp_path):
     (tmp_path / "clips").mkdir()
     sf.write(tmp_path / "clips" / "x.flac", tone(), SR, subtype="PCM_16")
     rec = {"id": "x", "path": "clips/x.flac", "kind": "impact", "split": "train", "category": "bell", "captions": ["a bell"]}
-    (ex,) = list(library_examples(tmp_path, [rec], render=True, seed=3))
-    (again,) = list(library_examples(tmp_path, [rec], render=True, seed=3))
-    assert ex.id == "x@3" and ex.frames is not None and np.array_equal(ex.frames, again.frames)
-    assert abs(len(ex.audio) / SR - len(ex.frames) / ex.meta["fps"]) < 1e-3
-
+    pair = render_record(tmp_path, rec, seed=3, max_seconds=0.5)
+    again = render_record(tmp_path, rec, seed=3, max_seconds=0.5)
+    assert np.array_equal(pair.frames, again.frames) and np.array_equal(pair.audio, again.audio)
+    assert abs(len(pair.audio) / SR - len(pair.frames) / pair.fps) < 1e-3
+    assert len(library_recording(tmp_path, rec, max_seconds=0.5)) == SR // 2
+    assert render_record(tmp_path, rec, seed=3, kind="ambience").event_times.size == 0
 
 def test_real_folder_yields_video_audio_and_caption(tmp_path):
     folder = tmp_path / "videos"

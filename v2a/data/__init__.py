@@ -16,9 +16,10 @@ One module per concern:
 - :mod:`v2a.data.processing`: decoding, silence trimming, splitting, loudness, near-duplicates;
 - :mod:`v2a.data.splits`: train / validation / test split by recording group;
 - :mod:`v2a.data.library`: the builder that ties them together and writes the manifest;
-- :mod:`v2a.data.render`: rendered videos whose motion lands on the clip's onsets;
+- :mod:`v2a.data.render`: rendered videos whose motion lands on the clip's onsets
+  (``render_record``: the one way a library clip becomes a video);
 - :mod:`v2a.data.real_folder`: folders of real videos with sound;
-- :mod:`v2a.data.cache`: precomputed training features in carryable shards.
+- :mod:`v2a.data.cache`: the feature-cache format (carryable shards) that ``v2a train features`` writes.
 
-Command line: ``python -m v2a.data build-library --out DIR``.
+Command line: ``python -m v2a.data build-library --out DIR`` (and ``render`` for preview videos).
 """

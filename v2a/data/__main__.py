@@ -9,6 +9,9 @@ from pathlib import Path
 
 from ..errors import V2AError
 
+# preview video i of a run with --seed s is rendered with seed s * PREVIEW_SEED_STRIDE + i
+PREVIEW_SEED_STRIDE = 100003
+
 
 def main(argv: list[str] | None = None) -> int:
     from .library import DEDUPE_THRESHOLD, build_library, default_cache_dir, summary_table
@@ -37,14 +40,6 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--styles", default=None, help="comma-separated event styles (default all)")
     r.add_argument("-v", "--verbose", action="store_true")
 
-    c = sub.add_parser("cache", help="precompute mel (and with --render, timing) features into shards")
-    c.add_argument("--library", type=Path, required=True)
-    c.add_argument("--out", type=Path, required=True, help="feature cache folder (outside git)")
-    c.add_argument("--split", default=None)
-    c.add_argument("--render", action="store_true", help="render a video per clip and cache its timing features")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--max-shard-mib", type=float, default=48.0)
-    c.add_argument("-v", "--verbose", action="store_true")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -54,10 +49,8 @@ def main(argv: list[str] | None = None) -> int:
             records = build_library(args.out, sources, debs_dir=args.debs, folders=args.folder, cache=args.cache,
                                     force=args.force, dedupe_threshold=args.dedupe_threshold)
             print(summary_table(records))
-        elif args.command == "render":
-            _render_examples(args)
         else:
-            _cache(args)
+            _render_examples(args)
     except V2AError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
@@ -79,28 +72,16 @@ def _pick(library: Path, split: str | None, count: int | None, seed: int) -> lis
 def _render_examples(args) -> None:
     import json
 
-    from .library import load_clip
-    from .render import ALL_STYLES, render_pair, write_pair_mp4
+    from .render import ALL_STYLES, render_record, write_pair_mp4
 
     styles = tuple(s.strip() for s in args.styles.split(",")) if args.styles else ALL_STYLES
     args.out.mkdir(parents=True, exist_ok=True)
     for i, rec in enumerate(_pick(args.library, args.split, args.count, args.seed)):
-        pic = args.library / rec["picture"] if rec.get("picture") else None
-        pair = render_pair(load_clip(args.library, rec), seed=args.seed * 100003 + i, kind=rec["kind"],
-                           picture=pic, styles=styles)
+        pair = render_record(args.library, rec, seed=args.seed * PREVIEW_SEED_STRIDE + i, styles=styles)
         path = write_pair_mp4(pair, args.out / f"{i:03d}-{rec['category']}-{pair.style}.mp4")
         info = {"clip": rec["id"], "captions": rec["captions"], "event_times": pair.event_times.round(3).tolist(), **pair.meta}
         path.with_suffix(".json").write_text(json.dumps(info, indent=1))
         print(path)
-
-
-def _cache(args) -> None:
-    from .cache import build_feature_cache, library_examples
-
-    records = _pick(args.library, args.split, None, args.seed)
-    folder = build_feature_cache(library_examples(args.library, records, render=args.render, seed=args.seed),
-                                 args.out, max_shard_mib=args.max_shard_mib)
-    print(folder)
 
 
 if __name__ == "__main__":

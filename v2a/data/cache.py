@@ -1,82 +1,39 @@
-"""Precomputed training features in compact shards that can be carried to a GPU machine.
+"""The feature cache: training examples in compact shards that can be carried to a GPU machine.
 
 Training re-reads the same clips many times; decoding audio, computing mels and running the
-frame encoder each time would dominate a CPU run. This module computes them once into a
-cache folder outside git (default ``~/.cache/v2a/features``)::
+encoders each time would dominate a CPU run, so ``v2a train features``
+(:func:`v2a.training.features.build_transformer_features`, the one producer) computes them once
+into a folder outside git::
 
     cache/
-        index.jsonl           # one line per example: id, shard, caption list, category, split, ...
+        index.jsonl           # one line per example: id, shard, array names, captions, category, split, ...
         shard-00000.npz       # compressed arrays of up to `shard_size` examples
         ...
 
-Per example ``i`` a shard holds ``{id}/mel`` (frames, 80) float16 log-mel (via
-:func:`v2a.signal.audio.log_mel`), and when present ``{id}/timing`` (latent frames, F) float16 motion
-features of the rendered video (via :func:`v2a.signal.motion.timing_features`, the same code real
-video goes through), ``{id}/frames`` (frame features from any ``frames -> array`` callable,
-e.g. the pipeline's frame encoder) and ``{id}/text`` (caption embeddings from any
-``list[str] -> array`` callable), ``{id}/events`` (float32 ground-truth event times).
+Per example a shard holds ``{id}/{name}`` for each of the example's arrays (their names are in
+its index line): ``mel`` (frames, 80) float16 log-mel, and what the transformer is trained on
+(``motion``, ``frame_features``, ``frame_labels``, ``frame_times``, ``text``, ``text_lengths``,
+``events``; see :func:`v2a.training.features.encode_example`). This module only writes and reads
+the format (:class:`FeatureCacheWriter`, :func:`iter_feature_cache`).
 
 Size and carrying (the device tool carries at most 64 MiB per call): float16 halves the
 arrays, and ``np.savez_compressed`` (zip/deflate) shrinks them further, mostly the silent
-lead-ins and the sparse timing features. Measured on the library's validation split rendered
-once (197 examples, 7.0 min of audio incl. lead-ins, mel + timing + events): 6.4 MiB of float16
-arrays became a 2.6 MiB shard, about 0.37 MiB per minute, so the whole 69-minute library with
-one rendering each is ~25 MiB. Shards are capped by ``max_shard_mib`` (default 48 MiB) so any
-one shard fits a carry.
-Frame features are the big item (1280-d per frame): store pooled or projected ones (e.g. the
-384-d text-space vector) to stay small. The library itself (16-bit FLAC) is another option
-to carry and recompute mels on the GPU machine.
+lead-ins and the sparse motion features. Shards are capped by ``max_shard_mib`` (default 48 MiB)
+so any one shard fits a carry; ``scripts/carry_features.py`` packs a whole cache smaller still.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
-
-from ..signal.audio import DEFAULT_AUDIO, AudioSettings, log_mel
-from ..signal.motion import timing_features
 
 logger = logging.getLogger(__name__)
 
 INDEX = "index.jsonl"
-FrameFeatureFn = Callable[[np.ndarray], np.ndarray]  # (T, H, W, 3) uint8 -> (T', D)
-TextFeatureFn = Callable[[list[str]], np.ndarray]  # captions -> (N, D)
-
-
-@dataclass
-class CacheExample:
-    """What goes into the cache for one training example."""
-
-    id: str
-    audio: np.ndarray  # mono float32 at the library rate
-    meta: dict = field(default_factory=dict)  # captions, category, split, source, ... (goes to the index)
-    frames: np.ndarray | None = None  # (T, H, W, 3) uint8 rendered or real video
-    times: np.ndarray | None = None  # (T,) frame times in seconds
-    captions: list[str] | None = None
-    event_times: np.ndarray | None = None
-
-
-def compute_features(example: CacheExample, frame_fn: FrameFeatureFn | None = None, text_fn: TextFeatureFn | None = None,
-                     settings: AudioSettings = DEFAULT_AUDIO) -> dict[str, np.ndarray]:
-    """The arrays stored for one example (float16 where precision allows)."""
-    wav = torch.from_numpy(np.ascontiguousarray(example.audio, dtype=np.float32))
-    out = {"mel": log_mel(wav, settings).numpy().astype(np.float16)}
-    if example.frames is not None and example.times is not None:
-        n_latent = settings.latent_frames(len(example.audio) / settings.sample_rate)
-        out["timing"] = timing_features(example.frames, example.times, n_latent, settings.latent_rate).astype(np.float16)
-        if frame_fn is not None:
-            out["frames"] = np.asarray(frame_fn(example.frames), dtype=np.float16)
-    if text_fn is not None and example.captions:
-        out["text"] = np.asarray(text_fn(list(example.captions)), dtype=np.float16)
-    if example.event_times is not None:
-        out["events"] = np.asarray(example.event_times, dtype=np.float32)
-    return out
 
 
 class FeatureCacheWriter:
@@ -133,22 +90,6 @@ class FeatureCacheWriter:
         self.flush()
 
 
-def build_feature_cache(examples: Iterable[CacheExample], folder: str | Path, frame_fn: FrameFeatureFn | None = None,
-                        text_fn: TextFeatureFn | None = None, shard_size: int = 512, max_shard_mib: float = 48.0) -> Path:
-    """Computes and stores features for ``examples`` (skipping ids already in the cache)."""
-    folder = Path(folder)
-    with FeatureCacheWriter(folder, shard_size, max_shard_mib) as writer:
-        done = writer.existing_ids
-        for ex in examples:
-            if ex.id in done:
-                continue
-            meta = dict(ex.meta)
-            if ex.captions is not None:
-                meta.setdefault("captions", list(ex.captions))
-            writer.add(ex.id, compute_features(ex, frame_fn, text_fn), meta)
-    return folder
-
-
 def read_index(folder: str | Path) -> list[dict]:
     path = Path(folder) / INDEX
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
@@ -165,29 +106,3 @@ def iter_feature_cache(folder: str | Path, split: str | None = None) -> Iterator
         with np.load(folder / shard) as data:
             for r in rows:
                 yield r, {name: data[f"{r['id']}/{name}"] for name in r["arrays"]}
-
-
-def library_examples(library: str | Path, records: Iterable[dict], render: bool = False, seed: int = 0,
-                     styles: tuple[str, ...] | None = None) -> Iterator[CacheExample]:
-    """Cache examples from library manifest records, optionally with a rendered video each.
-
-    The render seed is derived from ``seed`` and the clip id, so each clip gets its own,
-    reproducible video.
-    """
-    from .library import load_clip
-    from .render import ALL_STYLES, render_pair
-    from .splits import stable_hash
-
-    library = Path(library)
-    for r in records:
-        wav = load_clip(library, r)
-        meta = {k: r[k] for k in ("category", "kind", "split", "source", "license", "path") if k in r}
-        if not render:
-            yield CacheExample(id=r["id"], audio=wav, meta=meta, captions=r.get("captions"))
-            continue
-        pic = library / r["picture"] if r.get("picture") else None
-        pair = render_pair(wav, seed=stable_hash(f"{seed}:{r['id']}") % 2**31, kind=r.get("kind", "impact"),
-                           picture=pic, styles=styles or ALL_STYLES)
-        meta.update({"style": pair.style, "fps": pair.fps, "render_seed": pair.meta["seed"]})
-        yield CacheExample(id=f"{r['id']}@{seed}", audio=pair.audio, meta=meta, frames=pair.frames, times=pair.times,
-                           captions=r.get("captions"), event_times=pair.event_times)

@@ -616,6 +616,29 @@ def render_pair(wav: np.ndarray, seed: int, *, kind: str = "impact", picture: st
                         event_times=event_times, event_frames=events, style=style, meta=meta)
 
 
+def library_recording(library: str | Path, record: dict, max_seconds: float | None = None) -> np.ndarray:
+    """A library record's recording, mono, cut to ``max_seconds``."""
+    from .library import load_clip
+
+    wav = load_clip(Path(library), record)
+    if max_seconds is not None:
+        wav = wav[: int(max_seconds * DEFAULT_AUDIO.sample_rate)]
+    return wav.mean(1) if wav.ndim == 2 else wav
+
+
+def render_record(library: str | Path, record: dict, seed: int, *, max_seconds: float | None = None,
+                  kind: str | None = None, styles: tuple[str, ...] = ALL_STYLES) -> RenderedPair:
+    """Renders a video for a library record: its recording (``library_recording``) with visible
+    events on its onsets and its picture, if it has one, as the sounding object.
+
+    The one way a library clip becomes a training, evaluation or preview video; ``kind``
+    overrides the record's kind (``"ambience"``: no events).
+    """
+    picture = Path(library) / record["picture"] if record.get("picture") else None
+    return render_pair(library_recording(library, record, max_seconds), seed,
+                       kind=kind or record.get("kind", "impact"), picture=picture, styles=styles)
+
+
 def write_pair_mp4(pair: RenderedPair, path: str | Path, crf: int = 20) -> Path:
     """Writes a rendered pair as an mp4 (H.264 video + AAC audio), for inspection."""
     from ..media.write import write_video

@@ -118,8 +118,7 @@ def render_item(library: Path, folder: Path, scene: str, record: dict, style: st
     import soundfile as sf
 
     from ..signal.audio import DEFAULT_AUDIO
-    from ..data.library import load_clip
-    from ..data.render import RENDER_VERSION, render_pair, write_pair_mp4
+    from ..data.render import RENDER_VERSION, library_recording, render_pair, render_record, write_pair_mp4
 
     rate = DEFAULT_AUDIO.sample_rate
     item_id = f"{record['id']}-{style if scene == 'events' else scene}"
@@ -130,16 +129,13 @@ def render_item(library: Path, folder: Path, scene: str, record: dict, style: st
         entry = json.loads(meta_path.read_text())
         if entry.get("render_version") == RENDER_VERSION:  # else the renderer changed: render again
             return entry
-    wav = load_clip(library, record)[: int(max_seconds * rate)]
-    if wav.ndim == 2:
-        wav = wav.mean(1)
-    if scene == "silent":
-        seconds = float(np.clip(len(wav) / rate, SILENT_SECONDS, max_seconds))
+    if scene == "silent":  # a static scene as long as the recording would be, with no sound
+        seconds = float(np.clip(len(library_recording(library, record, max_seconds)) / rate, SILENT_SECONDS, max_seconds))
         pair = render_pair(np.zeros(int(seconds * rate), np.float32), seed, kind="ambience", picture=picture)
     elif scene == "ambience":
-        pair = render_pair(wav, seed, kind="ambience", picture=picture)
+        pair = render_record(library, record, seed, max_seconds=max_seconds, kind="ambience")
     else:
-        pair = render_pair(wav, seed, kind=record["kind"], picture=picture, styles=(style,))
+        pair = render_record(library, record, seed, max_seconds=max_seconds, styles=(style,))
     video = folder / "videos" / f"{item_id}.mp4"
     audio = folder / "audio" / f"{item_id}.flac"
     write_pair_mp4(pair, video)

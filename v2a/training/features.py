@@ -56,11 +56,11 @@ def build_transformer_features(library: Path, out: Path, pipe, splits=("train", 
     """Renders and encodes library clips into a feature cache (resumable: done ids are skipped)."""
     from tqdm.auto import tqdm
 
-    from ..data.library import load_clip, read_manifest
-    from ..data.render import ALL_STYLES, render_pair
+    from ..data.library import read_manifest
+    from ..data.render import ALL_STYLES, render_record
+    from ..data.splits import stable_hash
 
     training_styles = tuple(s for s in ALL_STYLES if s not in HELD_OUT_STYLES)
-    from ..data.splits import stable_hash
 
     records = [r for r in read_manifest(library) if r.get("split") in splits][:limit]
     pipe.set_progress_bar_config(disable=True)
@@ -68,10 +68,8 @@ def build_transformer_features(library: Path, out: Path, pipe, splits=("train", 
         done = writer.existing_ids
         jobs = [(r, k) for r in records for k in range(renders_per_clip) if f"{r['id']}@{seed + k}" not in done]
         for record, k in tqdm(jobs, desc="encoding", disable=not progress):
-            wav = load_clip(library, record)[: int(max_seconds * 22050)]
-            picture = library / record["picture"] if record.get("picture") else None
-            pair = render_pair(wav, seed=stable_hash(f"{seed + k}:{record['id']}") % 2**31, kind=record.get("kind", "impact"),
-                               picture=picture, styles=styles or training_styles)
+            pair = render_record(library, record, stable_hash(f"{seed + k}:{record['id']}") % 2**31,
+                                 max_seconds=max_seconds, styles=styles or training_styles)
             arrays = encode_example(pipe, pair.audio, pair.frames, pair.times, record["captions"])
             arrays["events"] = np.asarray(pair.event_times, dtype=np.float32)
             meta = {k2: record[k2] for k2 in ("category", "kind", "split", "source") if k2 in record}
