@@ -177,11 +177,8 @@ class RetrievalBaseline:
 
 
 def untrained_pipeline(pipe, seed: int = 0):
-    """``pipe`` with a freshly initialised transformer and autoencoder (the other parts shared)."""
-    from diffusers import FlowMatchEulerDiscreteScheduler
-
-    from ..pipeline import V2APipeline
-
+    """``pipe`` with a freshly initialised transformer and autoencoder, a scheduler of its own (it
+    keeps state while sampling) and the other components shared."""
     state = torch.random.get_rng_state()
     torch.manual_seed(seed)
     try:
@@ -193,10 +190,8 @@ def untrained_pipeline(pipe, seed: int = 0):
             fresh[name] = (module if m.dtype == module.dtype else module.to(m.dtype)).eval()
     finally:
         torch.random.set_rng_state(state)
-    other = V2APipeline(frame_encoder=pipe.frame_encoder, text_encoder=pipe.text_encoder, tokenizer=pipe.tokenizer,
-                        transformer=fresh["transformer"],
-                        scheduler=FlowMatchEulerDiscreteScheduler.from_config(pipe.scheduler.config),
-                        autoencoder=fresh["autoencoder"], vocoder=pipe.vocoder)
+    scheduler = type(pipe.scheduler).from_config(pipe.scheduler.config)
+    other = type(pipe)(**{**pipe.components, **fresh, "scheduler": scheduler})
     other.set_progress_bar_config(disable=True)
     return other
 
