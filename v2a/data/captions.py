@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 # what the renderer shows for a category (see v2a.data.render)
 IMPACT = "impact"  # short hits: something strikes, bounces, is struck
@@ -500,89 +501,21 @@ class GMVoice:
     kits: tuple[int, ...] = (0,)  # percussion: bank-128 kits to play the keys with
 
 
-# Pitched programs get "<noun> plays a note" / "plays a few notes"; effects get their
-# category's phrasings. Ranges keep to where the FluidR3 samples sound natural.
-GM_VOICES: tuple[GMVoice, ...] = (
-    GMVoice("grand_piano", 0, "piano", "a grand piano", 33, 96),
-    GMVoice("electric_piano", 4, "piano", "an electric piano", 36, 91),
-    GMVoice("harpsichord", 6, "piano", "a harpsichord", 36, 89),
-    GMVoice("celesta", 8, "mallet_percussion", "a celesta", 60, 96),
-    GMVoice("glockenspiel", 9, "mallet_percussion", "a glockenspiel", 72, 105),
-    GMVoice("music_box", 10, "mallet_percussion", "a music box", 60, 96),
-    GMVoice("vibraphone", 11, "mallet_percussion", "a vibraphone", 53, 89),
-    GMVoice("marimba", 12, "mallet_percussion", "a marimba", 45, 96),
-    GMVoice("xylophone", 13, "mallet_percussion", "a xylophone", 65, 108),
-    GMVoice("tubular_bells", 14, "bell", "a church bell", 55, 79, "bell"),
-    GMVoice("drawbar_organ", 16, "organ", "an organ", 36, 91, "sustain"),
-    GMVoice("church_organ", 19, "organ", "a church organ", 28, 91, "sustain"),
-    GMVoice("accordion", 21, "accordion", "an accordion", 53, 89, "sustain"),
-    GMVoice("harmonica", 22, "accordion", "a harmonica", 60, 84, "sustain"),
-    GMVoice("nylon_guitar", 24, "guitar", "a classical guitar", 40, 84),
-    GMVoice("steel_guitar", 25, "guitar", "an acoustic guitar", 40, 84),
-    GMVoice("electric_guitar", 27, "guitar", "an electric guitar", 40, 86),
-    GMVoice("distortion_guitar", 30, "guitar", "a distorted electric guitar", 40, 84),
-    GMVoice("acoustic_bass", 32, "bass_guitar", "an acoustic bass", 28, 55),
-    GMVoice("electric_bass", 33, "bass_guitar", "an electric bass guitar", 28, 60),
-    GMVoice("slap_bass", 36, "bass_guitar", "a slap bass", 28, 60),
-    GMVoice("violin", 40, "string_instrument", "a violin", 55, 96, "sustain"),
-    GMVoice("viola", 41, "string_instrument", "a viola", 48, 84, "sustain"),
-    GMVoice("cello", 42, "string_instrument", "a cello", 36, 72, "sustain"),
-    GMVoice("contrabass", 43, "string_instrument", "a double bass", 28, 55, "sustain"),
-    GMVoice("pizzicato", 45, "string_instrument", "plucked violin strings", 36, 84),
-    GMVoice("harp", 46, "harp", "a harp", 36, 96),
-    GMVoice("timpani", 47, "timpani", "a timpani drum", 40, 55),
-    GMVoice("choir", 52, "choir", "a choir", 48, 79, "sustain"),
-    GMVoice("voice_oohs", 53, "choir", "voices", 48, 79, "sustain"),
-    GMVoice("trumpet", 56, "horn", "a trumpet", 55, 84, "sustain"),
-    GMVoice("trombone", 57, "horn", "a trombone", 40, 72, "sustain"),
-    GMVoice("tuba", 58, "horn", "a tuba", 28, 58, "sustain"),
-    GMVoice("french_horn", 60, "horn", "a French horn", 41, 77, "sustain"),
-    GMVoice("alto_sax", 65, "saxophone", "an alto saxophone", 49, 81, "sustain"),
-    GMVoice("tenor_sax", 66, "saxophone", "a tenor saxophone", 44, 76, "sustain"),
-    GMVoice("oboe", 68, "woodwind", "an oboe", 58, 91, "sustain"),
-    GMVoice("bassoon", 70, "woodwind", "a bassoon", 34, 72, "sustain"),
-    GMVoice("clarinet", 71, "woodwind", "a clarinet", 50, 91, "sustain"),
-    GMVoice("piccolo", 72, "flute", "a piccolo", 74, 102, "sustain"),
-    GMVoice("flute", 73, "flute", "a flute", 60, 96, "sustain"),
-    GMVoice("recorder", 74, "flute", "a recorder", 60, 96, "sustain"),
-    GMVoice("pan_flute", 75, "flute", "a pan flute", 60, 96, "sustain"),
-    GMVoice("whistle", 78, "whistle", "someone whistling", 60, 96, "sustain"),
-    GMVoice("ocarina", 79, "flute", "an ocarina", 60, 96, "sustain"),
-    GMVoice("sitar", 104, "plucked_string", "a sitar", 48, 77),
-    GMVoice("banjo", 105, "plucked_string", "a banjo", 48, 84),
-    GMVoice("koto", 107, "plucked_string", "a koto", 55, 91),
-    GMVoice("kalimba", 108, "mallet_percussion", "a kalimba", 60, 91),
-    GMVoice("bagpipe", 109, "woodwind", "bagpipes", 55, 79, "sustain"),
-    GMVoice("tinkle_bell", 112, "bell", "a small bell", 72, 96, "bell"),
-    GMVoice("agogo", 113, "cowbell", "an agogo bell", 60, 84),
-    GMVoice("steel_drums", 114, "mallet_percussion", "steel drums", 52, 88),
-    GMVoice("taiko", 116, "hand_drum", "a taiko drum", 36, 55),
-    GMVoice("melodic_tom", 117, "tom_drum", "a tom drum", 40, 64),
-    GMVoice("breath", 121, "breathing", "", 48, 72, "effect"),
-    GMVoice("seashore", 122, "sea_waves", "", 48, 72, "effect"),
-    GMVoice("bird_tweet", 123, "bird", "", 60, 84, "effect"),
-    GMVoice("telephone", 124, "telephone", "", 60, 72, "effect"),
-    GMVoice("helicopter", 125, "helicopter", "", 48, 72, "effect"),
-    GMVoice("applause", 126, "applause", "", 48, 72, "effect"),
-    GMVoice("gunshot", 127, "gunshot", "", 48, 72, "hits"),
-    # percussion keys of the GM drum map (channel 10), several kits where they differ
-    GMVoice("kick", -1, "kick_drum", "", 0, 0, "hits", (35, 36), (0, 16, 25, 32)),
-    GMVoice("snare", -1, "snare_drum", "", 0, 0, "hits", (38, 40), (0, 16, 25, 40)),
-    GMVoice("closed_hat", -1, "hi_hat", "", 0, 0, "hits", (42, 44), (0, 25, 40)),
-    GMVoice("crash", -1, "crash_cymbal", "", 0, 0, "hits", (49, 57), (0, 40)),
-    GMVoice("ride", -1, "ride_cymbal", "", 0, 0, "hits", (51, 59), (0, 40)),
-    GMVoice("toms", -1, "tom_drum", "", 0, 0, "hits", (41, 45, 48, 50), (0, 16)),
-    GMVoice("hand_clap", -1, "hand_clap", "", 0, 0, "hits", (39,), (0, 25)),
-    GMVoice("tambourine", -1, "tambourine", "", 0, 0, "hits", (54,)),
-    GMVoice("cowbell", -1, "cowbell", "", 0, 0, "hits", (56,), (0, 25)),
-    GMVoice("bongos", -1, "hand_drum", "", 0, 0, "hits", (60, 61)),
-    GMVoice("congas", -1, "hand_drum", "", 0, 0, "hits", (62, 63, 64)),
-    GMVoice("timbales", -1, "hand_drum", "", 0, 0, "hits", (65, 66)),
-    GMVoice("maracas", -1, "shaker", "", 0, 0, "hits", (69, 70)),
-    GMVoice("claves", -1, "wood_block", "", 0, 0, "hits", (75, 76, 77)),
-    GMVoice("triangle", -1, "triangle", "", 0, 0, "hits", (80, 81)),
-    GMVoice("whistle_key", -1, "whistle", "", 0, 0, "hits", (71, 72)),
-)
+def _read_table(name: str) -> list[list[str]]:
+    """The rows of a tab-separated data table beside this module, without its comments and header."""
+    lines = [line for line in Path(__file__).with_name(name).read_text(encoding="utf-8").splitlines()
+             if line and not line.startswith("#")]
+    return [line.split("\t") for line in lines[1:]]
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(k) for k in text.split())
+
+
+# the General MIDI programs and drum-map keys fluidsynth renders (gm_voices.tsv says how they are chosen)
+GM_VOICES: tuple[GMVoice, ...] = tuple(
+    GMVoice(key, int(program), category, noun, int(low), int(high), style, _ints(keys), _ints(kits))
+    for key, program, category, noun, low, high, style, keys, kits in _read_table("gm_voices.tsv"))
 
 
 def gm_captions(voice: GMVoice, phrase: bool) -> list[str]:
@@ -598,46 +531,9 @@ def gm_captions(voice: GMVoice, phrase: bool) -> list[str]:
     return captions_for(category, f"{voice.noun} {verb}")
 
 
-# OpenSFX titles ("Steam train station departure", "Toyland: Bubble plop") -> category and a
-# caption in plain words; the first matching rule wins, titles matching none are skipped
-# (jingles, "Unused/Nothing", cartoon mixes).
-OPENSFX_RULES: tuple[tuple[str, str, str | None], ...] = (
-    (r"unused|good year|bad year|toy factory|toffee quarry|comedy|sugar mine", "", None),
-    (r"ship horn|ferry horn", "vehicle_horn", "a ship sounds its horn"),
-    (r"car horn", "vehicle_horn", "a car horn honks"),
-    (r"factory whistle", "whistle", "a factory whistle blows"),
-    (r"steam \(of steam engine\)", "train", "a steam engine hisses"),
-    (r"train station departure|steam engine going in tunnel", "train", "a train departs from a station"),
-    (r"helicopter", "helicopter", None),
-    (r"propeller plane", "aircraft", "a propeller plane starts"),
-    (r"jet take off", "aircraft", "a jet takes off"),
-    (r"wheels touching ground", "crash", "tyres screech"),
-    (r"bus start|truck", "motor_vehicle", "a bus pulls away"),
-    (r"breakdown", "crash", "a vehicle breaks down with a clunk"),
-    (r"big crash|^crash", "crash", "a car crash"),
-    (r"explosion", "explosion", None),
-    (r"mining machinery", "power_tool", "heavy machinery rumbles"),
-    (r"jackhammer", "power_tool", "a jackhammer pounds"),
-    (r"chainsaw", "power_tool", "a chainsaw roars"),
-    (r"sawmill", "power_tool", "a circular saw cuts wood"),
-    (r"electric sparking", "electric_spark", None),
-    (r"level crossing", "bell", "a level crossing bell rings"),
-    (r"cash till", "cash_register", None),
-    (r"beep|morse", "ui_sound", "electronic beeps"),
-    (r"applause", "applause", None),
-    (r"oooh", "crowd", None),
-    (r"splat", "squelch", "a wet splat"),
-    (r"building bridge", "hammer", "hammering metal"),
-    (r"bubble|plastic mine", "bubbles", None),
-    (r"heavy wind|^wind", "wind", None),
-    (r"crashing tree|falling tree", "collapse", "a tree falls"),
-    (r"sheep", "sheep_goat", None),
-    (r"\bcow\b", "cattle", None),
-    (r"horse", "horse", None),
-    (r"bird", "bird", None),
-    (r"lion roar", "big_cat", None),
-    (r"monkeys", "animal_call", "monkeys screech"),
-)
+# OpenSFX titles -> category and caption, first match wins (the rules and their reading: opensfx_rules.tsv)
+OPENSFX_RULES: tuple[tuple[str, str, str | None], ...] = tuple(
+    (pattern, category, caption or None) for pattern, category, caption in _read_table("opensfx_rules.tsv"))
 
 
 def opensfx_label(title: str) -> tuple[Category, str | None] | None:

@@ -105,29 +105,20 @@ class Block(nn.Module):
 
 
 class SoundTransformer(ModelMixin, ConfigMixin):
-    """Flow-matching denoiser over audio-latent tokens.
-
-    Args:
-        latent_channels: channels of the autoencoder latent.
-        width / depth / heads / mlp_ratio: transformer size.
-        text_dim: width of the text encoder's token embeddings (also of the frame labels).
-        frame_dim: width of the frame encoder's pooled features.
-        timing_dim: motion features per latent frame (``v2a.signal.motion.NUM_TIMING_FEATURES``).
-        frame_token_rate: video tokens per second of clip (one sampled frame each).
-    """
+    """Flow-matching denoiser over audio-latent tokens; its keyword arguments are its ``config.json``."""
 
     @register_to_config
     def __init__(
         self,
-        latent_channels: int = 16,
-        width: int = 256,
+        latent_channels: int = 16,  # channels of the autoencoder latent
+        width: int = 256,  # transformer size: width, depth, heads, mlp_ratio
         depth: int = 6,
         heads: int = 4,
         mlp_ratio: float = 4.0,
-        text_dim: int = 384,
-        frame_dim: int = 1280,
-        timing_dim: int = 50,
-        frame_token_rate: float = 2.0,
+        text_dim: int = 384,  # the text encoder's token width (also the frame labels')
+        frame_dim: int = 1280,  # the frame encoder's pooled feature width
+        timing_dim: int = 50,  # motion features per latent frame (v2a.signal.motion.NUM_TIMING_FEATURES)
+        frame_token_rate: float = 2.0,  # video tokens per second of clip (one sampled frame each)
     ):
         super().__init__()
         self.latent_in = nn.Linear(latent_channels, width)

@@ -27,20 +27,22 @@ logger = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class TrainSettings:
-    run_dir: Path
-    steps: int = 10_000
+    """How a run trains (what it trains is the model and its data)."""
+
+    run_dir: Path  # checkpoints/, log.jsonl, samples/ and the final model/
+    steps: int = 10_000  # the run's total; a resumed run continues to it
     batch_size: int = 16
-    learning_rate: float = 3e-4
-    weight_decay: float = 0.01
-    warmup_steps: int = 500
-    ema_decay: float = 0.999
-    grad_clip: float = 1.0
-    checkpoint_every: int = 500
-    validate_every: int = 1000
-    keep_checkpoints: int = 2
-    seed: int = 0
+    learning_rate: float = 3e-4  # the peak, reached after warmup_steps, then a cosine decay to 10 %
+    weight_decay: float = 0.01  # AdamW
+    warmup_steps: int = 500  # linear warm-up to the peak learning rate
+    ema_decay: float = 0.999  # the EMA weights are what validation samples and the run saves
+    grad_clip: float = 1.0  # global norm; 0 turns clipping off
+    checkpoint_every: int = 500  # steps between resumable checkpoints
+    validate_every: int = 1000  # steps between validations (with the EMA weights)
+    keep_checkpoints: int = 2  # older checkpoints are deleted
+    seed: int = 0  # data order and initialisation; a resume continues with seed + step
     mixed_precision: str = "no"  # "no", "fp16" or "bf16" (GPU)
-    quiet: bool = False
+    quiet: bool = False  # no progress bar
 
 
 class EMA:
