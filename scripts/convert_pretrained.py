@@ -34,7 +34,7 @@ from v2a.models.autoencoder import MelAutoencoder, load_audio_latent
 from v2a.models.frame_encoder import FrameEncoder
 from v2a.pipeline import V2APipeline
 from v2a.models.text_encoder import MINILM_PACKAGE, TextEncoder, load_packaged_tokenizer
-from v2a.signal.motion import NUM_TIMING_FEATURES
+from v2a.signal.motion import NUM_MOTION_FEATURES
 from v2a.models.transformer import SoundTransformer
 
 
@@ -128,7 +128,7 @@ def main():
     autoencoder = load_audio_latent(args.autoencoder) if args.autoencoder else MelAutoencoder()
     transformer = (SoundTransformer.from_pretrained(str(args.transformer)) if args.transformer else
                    SoundTransformer(latent_channels=autoencoder.latent_channels, text_dim=text_encoder.hidden_size,
-                                    frame_dim=frame_encoder.feature_dim, timing_dim=NUM_TIMING_FEATURES))
+                                    frame_dim=frame_encoder.feature_dim, timing_dim=NUM_MOTION_FEATURES))
     pipe = V2APipeline(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                        transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0),
                        autoencoder=autoencoder, vocoder=vocoder)

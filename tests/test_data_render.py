@@ -14,7 +14,7 @@ from v2a.data.render import (ALL_STYLES, CUT_CLEARANCE, DROP, FLASH, LOW_FRAME_R
                              SHAKE, STRIKE, Realism, render_pair, write_pair_mp4)
 from v2a.data.scenery import TEXTURED_BACKGROUNDS
 from v2a.errors import V2AError
-from v2a.signal.motion import frame_motion, timing_features
+from v2a.signal.motion import frame_motion, motion_features
 from v2a.signal.onsets import detect_onsets
 
 SR = DEFAULT_AUDIO.sample_rate
@@ -76,11 +76,11 @@ def test_dropped_picture_touches_the_floor_exactly_on_event_frames(tmp_path):
     assert bottom[first - 3] < floor - 2
 
 
-def test_timing_features_peak_on_events():
+def test_motion_features_peak_on_events():
     """The features the model sees (binned on the latent clock) peak within a latent frame of each event."""
     pair = render_pair(clicks(), seed=11, styles=(FLASH,), fps=30, clean=True)
     n_latent = DEFAULT_AUDIO.latent_frames(pair.duration)
-    feats = timing_features(pair.frames, pair.times, n_latent, DEFAULT_AUDIO.latent_rate)
+    feats = motion_features(pair.frames, pair.times, n_latent, DEFAULT_AUDIO.latent_rate)
     energy = feats[:, :16].mean(axis=1)
     for t in pair.event_times:
         b = int(np.floor(t * DEFAULT_AUDIO.latent_rate))

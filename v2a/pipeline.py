@@ -39,7 +39,7 @@ from .settings import DEFAULTS
 from .errors import V2AError
 from .models.frame_encoder import FrameEncoder
 from .models.text_encoder import TextEncoder
-from .signal.motion import timing_features
+from .signal.motion import motion_features
 from .models.transformer import Conditions, SoundTransformer, frame_tokens_in_window
 from .models.vocoder import vocode
 from .media.decode import VideoClip
@@ -121,7 +121,7 @@ class V2APipeline(DiffusionPipeline):
         index = np.clip(np.searchsorted(clip.times, sample_times, side="right") - 1, 0, len(clip.times) - 1)
         images = self.frame_encoder.preprocess(clip.frames[index])
         features, _, labels = self.frame_encoder(images)
-        motion = timing_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
+        motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
         to = dict(device=self.device)
         return (features, labels, torch.tensor(sample_times, dtype=torch.float32, **to),
                 torch.from_numpy(motion).to(**to))

@@ -37,7 +37,7 @@ def debug_pipeline(seed: int = 0):
     from .models.frame_encoder import FrameEncoder
     from .pipeline import V2APipeline
     from .models.text_encoder import TextEncoder, load_packaged_tokenizer
-    from .signal.motion import NUM_TIMING_FEATURES
+    from .signal.motion import NUM_MOTION_FEATURES
 
     generator_state = torch.random.get_rng_state()
     torch.manual_seed(seed)
@@ -49,7 +49,7 @@ def debug_pipeline(seed: int = 0):
         frame_encoder = FrameEncoder(stages=((1, 3, 1, 1, 8, 8), (1, 3, 2, 2, 8, 16)), stem_channels=8, head_channels=32,
                                      num_classes=10, label_dim=text_dim, image_size=32, label_top_k=3)
         frame_encoder.label_embeddings.normal_()
-        transformer = _debug_transformer(text_dim, NUM_TIMING_FEATURES)
+        transformer = _debug_transformer(text_dim, NUM_MOTION_FEATURES)
         autoencoder = MelAutoencoder(latent_channels=4, hidden=8)
         vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
             model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],

@@ -117,7 +117,9 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         mlp_ratio: float = 4.0,
         text_dim: int = 384,  # the text encoder's token width (also the frame labels')
         frame_dim: int = 1280,  # the frame encoder's pooled feature width
-        timing_dim: int = 50,  # motion features per latent frame (v2a.signal.motion.NUM_TIMING_FEATURES)
+        # motion features per latent frame (v2a.signal.motion.NUM_MOTION_FEATURES); "timing" in this
+        # name and in timing_in / empty_timing is the saved config's and weights' spelling of "motion"
+        timing_dim: int = 50,
         frame_token_rate: float = 2.0,  # video tokens per second of clip (one sampled frame each)
     ):
         super().__init__()

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 GRID = 4
 ANALYSIS_SIZE = 64
 # per cell: energy, vx, vy; then global brightness change and "a frame landed in this bin"
-NUM_TIMING_FEATURES = 3 * GRID * GRID + 2
+NUM_MOTION_FEATURES = 3 * GRID * GRID + 2
 
 
 _LUMA = torch.tensor([0.299, 0.587, 0.114])
@@ -38,9 +38,9 @@ def _grey_small(frames: np.ndarray) -> torch.Tensor:
 
 
 def frame_motion(frames: np.ndarray) -> np.ndarray:
-    """Per-frame motion measurements, ``(T, NUM_TIMING_FEATURES - 1)``; frame 0 is all zeros."""
+    """Per-frame motion measurements, ``(T, NUM_MOTION_FEATURES - 1)``; frame 0 is all zeros."""
     grey = _grey_small(frames)
-    out = torch.zeros(len(grey), NUM_TIMING_FEATURES - 1)
+    out = torch.zeros(len(grey), NUM_MOTION_FEATURES - 1)
     if len(grey) < 2:
         return out.numpy()
     prev, cur = grey[:-1], grey[1:]
@@ -65,7 +65,7 @@ def frame_motion(frames: np.ndarray) -> np.ndarray:
     return out.numpy()
 
 
-def timing_features(frames: np.ndarray, times: np.ndarray, num_latent_frames: int, latent_rate: float) -> np.ndarray:
+def motion_features(frames: np.ndarray, times: np.ndarray, num_latent_frames: int, latent_rate: float) -> np.ndarray:
     """Motion features binned onto the audio-latent clock.
 
     Args:
@@ -75,13 +75,13 @@ def timing_features(frames: np.ndarray, times: np.ndarray, num_latent_frames: in
         latent_rate: latent frames per second.
 
     Returns:
-        ``(num_latent_frames, NUM_TIMING_FEATURES)`` float32. A change between two frames is
+        ``(num_latent_frames, NUM_MOTION_FEATURES)`` float32. A change between two frames is
         placed at the later frame's time, the moment it becomes visible.
     """
     motion = frame_motion(frames)
     bins = np.floor(np.asarray(times) * latent_rate + 1e-6).astype(np.int64)
     inside = (bins >= 0) & (bins < num_latent_frames)
-    out = np.zeros((num_latent_frames, NUM_TIMING_FEATURES), dtype=np.float32)
+    out = np.zeros((num_latent_frames, NUM_MOTION_FEATURES), dtype=np.float32)
     counts = np.zeros(num_latent_frames, dtype=np.float32)
     np.add.at(out[:, :-1], bins[inside], motion[inside])
     np.add.at(counts, bins[inside], 1.0)

@@ -1,6 +1,6 @@
 import numpy as np
 
-from v2a.signal.motion import GRID, NUM_TIMING_FEATURES, timing_features
+from v2a.signal.motion import GRID, NUM_MOTION_FEATURES, motion_features
 
 RATE = 22050 / 256 / 4
 
@@ -16,8 +16,8 @@ def test_event_lands_in_the_right_latent_frame():
     fps = 30
     frames = flash_frames(60, [45])  # visible at t = 1.5 s
     times = np.arange(60) / fps
-    feats = timing_features(frames, times, num_latent_frames=44, latent_rate=RATE)
-    assert feats.shape == (44, NUM_TIMING_FEATURES)
+    feats = motion_features(frames, times, num_latent_frames=44, latent_rate=RATE)
+    assert feats.shape == (44, NUM_MOTION_FEATURES)
     energy = feats[:, : GRID * GRID].sum(1)
     # the change into the flash frame and back out of it: the two bins around 1.5 s and 1.533 s
     assert set(np.flatnonzero(energy > 0)) <= {int(1.5 * RATE), int(46 / fps * RATE)}
@@ -28,7 +28,7 @@ def test_event_lands_in_the_right_latent_frame():
 def test_variable_frame_rate_uses_timestamps():
     times = np.array([0.0, 0.1, 0.2, 1.0, 1.01, 1.8])
     frames = flash_frames(6, [3])
-    feats = timing_features(frames, times, num_latent_frames=43, latent_rate=RATE)
+    feats = motion_features(frames, times, num_latent_frames=43, latent_rate=RATE)
     energy = feats[:, : GRID * GRID].sum(1)
     assert energy[int(1.0 * RATE)] > 0 and energy[: int(1.0 * RATE)].sum() == 0
     present = feats[:, -1]
@@ -46,6 +46,6 @@ def test_motion_direction_is_measured():
         left[i] = (127 + 100 * np.sin((xs + i) / 4.0))[None, :, None].astype(np.uint8)
     times = np.arange(n) / 10
     vx = slice(GRID * GRID, 2 * GRID * GRID)
-    fr = timing_features(right, times, 6, 5.0)[1:, vx].mean()
-    fl = timing_features(left, times, 6, 5.0)[1:, vx].mean()
+    fr = motion_features(right, times, 6, 5.0)[1:, vx].mean()
+    fl = motion_features(left, times, 6, 5.0)[1:, vx].mean()
     assert fr > 0.3 and fl < -0.3
