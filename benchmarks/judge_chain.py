@@ -70,7 +70,8 @@ def main():
             top1.append(rank == 0)
             top5.append(rank < 5)
             family.append(judge.predict_family(p) == family_of(r["category"]))
-        stft = np.median([multi_resolution_stft_distance(out, wave, rate) for out, wave in zip(outputs, waves)])
+        stft = np.median([multi_resolution_stft_distance(out, wave, rate)["total"]
+                          for out, wave in zip(outputs, waves)])
         print(f"{name:56s} top-1 {np.mean(top1):.3f}  top-5 {np.mean(top5):.3f}  family {np.mean(family):.3f}  "
               f"MR-STFT {stft:.3f}{extra}", flush=True)
 
