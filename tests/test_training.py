@@ -481,3 +481,98 @@ def test_transformer_trains_on_mel_patches_and_the_pipeline_decodes_them(library
     assert len(out.waveforms[0]) == 22050 and np.isfinite(out.waveforms[0]).all()
     pipe.save_pretrained(tmp_path / "pipe")
     assert isinstance(type(debug_pipe).from_pretrained(str(tmp_path / "pipe")).autoencoder, MelPatches)
+
+
+def _reference_model():
+    from v2a.models.transformer import SoundTransformer
+
+    torch.manual_seed(0)
+    model = SoundTransformer(latent_channels=6, width=16, depth=1, heads=2, text_dim=8, frame_dim=4, timing_dim=3,
+                             reference_tokens=4).eval()
+    with torch.no_grad():  # trained weights are not zero: make every path count
+        for p in model.parameters():
+            p.add_(torch.randn_like(p) * 0.1)
+    return model
+
+
+def test_reference_tokens_carry_what_not_when():
+    model = _reference_model()
+    b, t = 2, 5
+    text, text_mask = torch.randn(b, 3, 8), torch.ones(b, 3, dtype=torch.bool)
+    reference = torch.randn(b, 12, 6)
+    latents, sigma = torch.randn(b, t, 6), torch.full((b,), 0.5)
+
+    def velocity(ref, **kw):
+        cond = model.prepare_conditions(text, text_mask, None, None, None, None, t, b, reference=ref, **kw)
+        return model(latents, sigma, cond)
+
+    with torch.no_grad():
+        base = velocity(reference)
+        # the same sounds in another order (whole 3-frame spans swapped): the reference carries no timing
+        spans = reference.view(b, 4, 3, 6)
+        torch.testing.assert_close(velocity(spans[:, [2, 0, 3, 1]].reshape(b, 12, 6)), base)
+        assert not torch.allclose(velocity(torch.randn(b, 12, 6)), base)  # but what it sounds like matters
+        # a dropped reference is exactly "no reference", alone or in a batch
+        dropped = velocity(reference, drop_reference=torch.tensor([True, False]))
+        torch.testing.assert_close(dropped[0], velocity(None)[0])
+        torch.testing.assert_close(dropped[1], base[1])
+        # padding frames of a shorter reference are ignored
+        padded = torch.cat([reference[:, :8], torch.randn(b, 4, 6)], 1)
+        mask = torch.arange(12)[None].expand(b, -1) < 8
+        torch.testing.assert_close(velocity(padded, reference_mask=mask), velocity(reference[:, :8]))
+
+
+def test_references_come_from_another_recording_of_the_category():
+    from v2a.training.transformer import pick_reference
+
+    categories = ["dog", "dog", "rain", ""]
+    by_category = {"dog": [0, 1], "rain": [2], "": [3]}
+    lengths = [40, 40, 40, 40]
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        assert pick_reference(0, 5, categories, by_category, lengths, 10, rng)[0] == 1
+        chosen, start = pick_reference(2, 5, categories, by_category, lengths, 10, rng)  # the only rain
+        assert chosen == 2 and start != 5 and 0 <= start <= 30
+        assert pick_reference(3, 0, categories, by_category, lengths, 10, rng)[0] == 3  # unlabelled: never another
+
+
+def test_reference_augmentation_shifts_gain_and_pitch(library):
+    from v2a.training.autoencoder import fit_mel_patches
+    from v2a.training.transformer import REFERENCE_GAIN_DB, REFERENCE_PITCH_BINS, reference_augmenter
+
+    patches = fit_mel_patches(library)
+    mel = torch.full((8, 80), -10.0)
+    mel[:, 40] = -2.0  # one partial
+    mel[:, 79] = -3.0  # a loud top bin must not wrap round to the bottom
+    latent = patches.encode(mel[None])[0].numpy()
+    augment = reference_augmenter(patches)
+    peaks, gains = set(), set()
+    for seed in range(16):
+        out = patches.decode(torch.from_numpy(augment(latent, np.random.default_rng(seed)))[None])[0]
+        assert out.shape == mel.shape
+        peak = int(out[0, 10:70].argmax()) + 10
+        gain = float(out[0, 20] + 10.0)
+        assert abs(peak - 40) <= REFERENCE_PITCH_BINS and abs(gain) <= REFERENCE_GAIN_DB / 20 * np.log(10) + 1e-4
+        torch.testing.assert_close(out[:, 40 + (peak - 40)], torch.full((8,), -2.0 + gain), atol=1e-4, rtol=0)
+        assert out[0, :REFERENCE_PITCH_BINS + 1].max() < -9.0 + REFERENCE_GAIN_DB / 20 * np.log(10)  # no wrap
+        peaks.add(peak)
+        gains.add(round(gain, 3))
+    assert len(peaks) > 1 and len(gains) > 1  # the draws differ
+
+
+def test_transformer_with_references_trains(labelled_features, tmp_path, debug_pipe):
+    from v2a.training.transformer import batches, load_examples, reference_augmenter, train_transformer
+
+    features, _ = labelled_features
+    config = {k: v for k, v in debug_pipe.transformer.config.items() if not k.startswith("_")}
+    config["reference_tokens"] = 3
+    examples = load_examples(features, "train", debug_pipe.autoencoder)
+    from v2a.training.transformer import DropoutSettings
+
+    batch = next(batches(examples, 4, 8, 21.5, DropoutSettings(), 0, reference_augmenter(debug_pipe.autoencoder)))
+    assert batch["reference"].shape[0] == 4 and batch["reference"].shape[2] == 4
+    assert batch["reference_mask"].any(1).all() and batch["drop_reference"].dtype == torch.bool
+    model = train_transformer(features, debug_pipe.autoencoder, settings(tmp_path / "dit", 2), config, crop_seconds=0.5)
+    assert model.config.reference_tokens == 3 and hasattr(model, "reference_in")
+    logged = [json.loads(line) for line in (tmp_path / "dit" / "log.jsonl").read_text().splitlines()]
+    assert all(np.isfinite(row["loss"]) for row in logged if "loss" in row)

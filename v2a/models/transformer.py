@@ -121,6 +121,7 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         # name and in timing_in / empty_timing is the saved config's and weights' spelling of "motion"
         timing_dim: int = 50,
         frame_token_rate: float = 2.0,  # video tokens per second of clip (one sampled frame each)
+        reference_tokens: int = 0,  # tokens a reference sound is pooled into ("sound like this"); 0: none
     ):
         super().__init__()
         self.latent_in = nn.Linear(latent_channels, width)
@@ -149,6 +150,13 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         for layer in (self.out_modulation[1], self.latent_out):
             nn.init.zeros_(layer.weight)
             nn.init.zeros_(layer.bias)
+        if reference_tokens:
+            self.reference_in = nn.Linear(latent_channels, width)
+            self.empty_reference = nn.Parameter(torch.randn(1, 1, width) * 0.02)
+            # zero init: a transformer warm-started without references starts out ignoring them in adaLN
+            self.reference_summary = nn.Linear(width, width)
+            nn.init.zeros_(self.reference_summary.weight)
+            nn.init.zeros_(self.reference_summary.bias)
 
     def prepare_conditions(
         self,
@@ -164,6 +172,9 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         frame_mask: torch.Tensor | None = None,
         drop_text: torch.Tensor | None = None,
         drop_video: torch.Tensor | None = None,
+        reference: torch.Tensor | None = None,
+        reference_mask: torch.Tensor | None = None,
+        drop_reference: torch.Tensor | None = None,
     ) -> Conditions:
         """Embeds the conditions of a batch once per clip: the one conditioning function that
         inference, training (with condition dropout) and validation all call.
@@ -187,6 +198,10 @@ class SoundTransformer(ModelMixin, ConfigMixin):
                 frames share a batch (default: all real).
             drop_text: ``(B,)`` True where the row has no prompt.
             drop_video: ``(B,)`` True where the row has no video (frames and motion).
+            reference: ``(B, R, latent_channels)`` latent of a reference sound (encoded like the
+                audio), or None for "no reference"; ignored when ``config.reference_tokens`` is 0.
+            reference_mask: ``(B, R)`` True for real reference frames (default: all real).
+            drop_reference: ``(B,)`` True where the row has no reference.
         """
         if text_tokens is None:
             text_tokens = self.empty_text.expand(batch_size, 1, -1)
@@ -208,6 +223,11 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         context = torch.cat([text, video], dim=1)
         context_mask = torch.cat([text_mask.bool(), video_mask], dim=1)
         summary = self.summary_mlp(torch.cat([_masked_mean(text, text_mask.bool()), _masked_mean(video, video_mask)], -1))
+        if self.config.reference_tokens:
+            sound, sound_mask = self._embed_reference(reference, reference_mask, drop_reference, batch_size)
+            context = torch.cat([context, sound], dim=1)
+            context_mask = torch.cat([context_mask, sound_mask], dim=1)
+            summary = summary + self.reference_summary(_masked_mean(sound, sound_mask))
         empty_motion = self.empty_timing.expand(batch_size, num_latent_frames, -1)
         if motion is None:
             return Conditions(context, context_mask, summary, empty_motion)
@@ -216,6 +236,32 @@ class SoundTransformer(ModelMixin, ConfigMixin):
         if drop_video is not None:
             motion_emb = torch.where(drop_video[:, None, None], empty_motion, motion_emb)
         return Conditions(context, context_mask, summary, motion_emb)
+
+    def _embed_reference(self, reference, reference_mask, drop_reference, batch_size: int):
+        """``reference_tokens`` tokens per row: the reference latent averaged over that many equal
+        spans of the row's own frames (real frames first, padding after, as batches are stacked), so
+        a reference pools the same alone or in a batch. No position is added, and cross-attention
+        does not see the order of its keys, so the tokens say what the reference sounds like but
+        not when its sounds happen: the video decides the timing. A missing or dropped reference is
+        one learned empty token."""
+        k, width = self.config.reference_tokens, self.config.width
+        if reference is None:
+            tokens = torch.zeros(batch_size, k, width, dtype=self.dtype, device=self.device)
+            mask = torch.zeros(batch_size, k, dtype=torch.bool, device=self.device)
+            tokens[:, 0], mask[:, 0] = self.empty_reference[0, 0], True
+            return tokens, mask
+        b, r, _ = reference.shape
+        real = (reference_mask.bool().sum(1) if reference_mask is not None
+                else torch.full((b,), r, device=reference.device))
+        # frame p of a row with n real frames goes to token floor(p * k / n); padding to none
+        position = torch.arange(r, device=reference.device)[None]
+        token_of = torch.where(position < real[:, None], position * k // real.clamp(min=1)[:, None], k)
+        assign = (token_of[:, None, :] == torch.arange(k, device=reference.device)[None, :, None]).to(self.dtype)
+        counts = assign.sum(2, keepdim=True)
+        pooled = assign @ reference.to(self.dtype) / counts.clamp(min=1)
+        tokens, mask = self.reference_in(pooled), counts[..., 0] > 0
+        dropped = ~mask.any(1) if drop_reference is None else drop_reference.to(mask.device) | ~mask.any(1)
+        return _only_first(tokens, mask, dropped, self.empty_reference[0, 0])
 
     def forward(self, latents: torch.Tensor, sigma: torch.Tensor, conditions: Conditions,
                 token_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -145,7 +145,10 @@ def transformer(
     run: Path = typer.Option(Path("runs/transformer")),
     steps: int = typer.Option(10000), batch_size: int = typer.Option(16), lr: float = typer.Option(5e-4),
     crop_seconds: float = typer.Option(4.0), width: int = typer.Option(256), depth: int = typer.Option(6),
-    heads: int = typer.Option(4), seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
+    heads: int = typer.Option(4),
+    reference_tokens: int = typer.Option(0, min=0, help="Tokens a reference sound is pooled into (0: the model "
+                                                        "takes no reference sound)."),
+    seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(2000), warmup: int = typer.Option(300),
     model: Optional[str] = typer.Option(None, help="Pipeline whose encoders made the features (default: shipped)."),
     init: Optional[Path] = typer.Option(None, help="Transformer folder to warm-start from (weights whose shapes match)."),
@@ -169,6 +172,7 @@ def transformer(
     shipped = pipe.transformer.config if pipe is not None else SoundTransformer.load_config(
         str(Path(model or default_weights_dir()) / "transformer"))
     config = dict(latent_channels=ae.latent_channels, width=width, depth=depth, heads=heads,
+                  reference_tokens=reference_tokens,
                   text_dim=shipped["text_dim"], frame_dim=shipped["frame_dim"], timing_dim=shipped["timing_dim"],
                   frame_token_rate=shipped["frame_token_rate"])
     validate = None

@@ -7,6 +7,13 @@ autoencoder. Each step takes random crops of ``crop_seconds``, draws a noise lev
 regresses the velocity ``noise - latent`` of ``x = (1 - sigma) * latent + sigma * noise``.
 Conditions are dropped at random (prompt, video, or both) so that one network also gives the
 unconditional and single-condition predictions that guidance and the ablations use.
+
+A transformer with reference tokens (``reference_tokens`` in its config) also gets a reference
+sound with each crop: a different recording of the crop's category where the cache has one
+(else another stretch of the same recording), 1-4 s of it, at a random gain and shifted by up to
+two mel bins in pitch, so the reference says what the category sounds like and copying it is
+never the answer. It is dropped as often as ``DropoutSettings.reference`` says, so that no
+reference stays a valid condition.
 """
 
 from __future__ import annotations
@@ -31,6 +38,12 @@ class DropoutSettings:
     text: float = 0.3  # no prompt: the video alone must say what sounds (label embeddings)
     video: float = 0.15  # no video: the prompt alone
     caption_mix: bool = True  # pick one of the clip's captions at random
+    reference: float = 0.5  # no reference sound (for transformers that take one)
+
+
+REFERENCE_SECONDS = (1.0, 4.0)  # length of a training reference, drawn uniformly
+REFERENCE_GAIN_DB = 10.0  # reference level drawn within +-this
+REFERENCE_PITCH_BINS = 2  # reference shifted by up to this many mel bins up or down
 
 
 @dataclass
@@ -77,9 +90,43 @@ def _pad_stack(arrays: list[np.ndarray], length: int) -> tuple[torch.Tensor, tor
     return torch.from_numpy(out), torch.from_numpy(mask)
 
 
+def reference_augmenter(autoencoder):
+    """``augment(latent, rng)``: the reference latent at a random gain and pitch shift, applied to the
+    log-mel the latent stands for (decoded, changed, encoded again), so it works for any latent."""
+    silence = float(np.log(1e-5))
+
+    @torch.no_grad()
+    def augment(latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        mel = autoencoder.decode(torch.from_numpy(latent)[None].to(autoencoder.device))[0].float()
+        gain = rng.uniform(-REFERENCE_GAIN_DB, REFERENCE_GAIN_DB) / 20.0 * np.log(10.0)  # log-magnitude units
+        mel = torch.clamp(mel + gain, min=silence)
+        shift = int(rng.integers(-REFERENCE_PITCH_BINS, REFERENCE_PITCH_BINS + 1))
+        if shift:  # the bins moved out are lost, the edge bin fills the ones moved in
+            mel = torch.roll(mel, shift, dims=1)
+            edge = slice(0, shift) if shift > 0 else slice(shift, None)
+            mel[:, edge] = mel[:, shift if shift > 0 else shift - 1, None]
+        return autoencoder.encode(mel[None].to(autoencoder.dtype))[0].float().cpu().numpy()
+
+    return augment
+
+
+def pick_reference(index: int, crop_start: int, categories: list[str], by_category: dict[str, list[int]],
+                   lengths: list[int], frames: int, rng: np.random.Generator) -> tuple[int, int]:
+    """``(example, start)`` of a reference for a crop of example ``index`` at ``crop_start``: another
+    recording of the same category when there is one, else a stretch of the same recording that
+    starts elsewhere."""
+    others = [i for i in by_category.get(categories[index], []) if i != index] if categories[index] else []
+    if others:
+        chosen = others[int(rng.integers(len(others)))]
+        return chosen, int(rng.integers(0, max(1, lengths[chosen] - frames + 1)))
+    starts = [s for s in range(max(1, lengths[index] - frames + 1)) if s != crop_start] or [0]
+    return index, starts[int(rng.integers(len(starts)))]
+
+
 def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_rate: float, dropout: DropoutSettings,
-            seed: int) -> Iterator[dict]:
-    """Random crops of random examples, collated with masks; condition dropout decided here.
+            seed: int, augment_reference=None) -> Iterator[dict]:
+    """Random crops of random examples, collated with masks; condition dropout decided here. With
+    ``augment_reference`` (``reference_augmenter``) each crop also gets a reference sound.
 
     Works on numpy views of the examples: at batch 128 the per-crop work in torch's small-op
     overhead took longer than a GPU training step.
@@ -87,9 +134,14 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
     rng = np.random.default_rng(seed)
     views = [(ex.latent.numpy(), ex.motion.numpy(), ex.frame_features.numpy(), ex.frame_labels.numpy(),
               ex.frame_times.numpy(), [t.numpy() for t in ex.text]) for ex in examples]
+    categories = [ex.category for ex in examples]
+    by_category: dict[str, list[int]] = {}
+    for i, category in enumerate(categories):
+        by_category.setdefault(category, []).append(i)
+    lengths = [len(ex.latent) for ex in examples]
     while True:
         picks = rng.integers(0, len(examples), size=batch_size)
-        latents, motions, frames, labels, times, texts = [], [], [], [], [], []
+        latents, motions, frames, labels, times, texts, references = [], [], [], [], [], [], []
         for index in picks:
             latent, motion, frame_features, frame_labels, frame_times, text = views[index]
             start = int(rng.integers(0, max(1, len(latent) - crop_frames + 1)))
@@ -102,6 +154,10 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
             labels.append(frame_labels[keep])
             times.append(np.maximum(frame_times[keep] - t0, 0))
             texts.append(text[int(rng.integers(0, len(text)))] if dropout.caption_mix else text[0])
+            if augment_reference is not None:
+                length = int(round(rng.uniform(*REFERENCE_SECONDS) * latent_rate))
+                chosen, ref_start = pick_reference(int(index), start, categories, by_category, lengths, length, rng)
+                references.append(augment_reference(views[chosen][0][ref_start : ref_start + length], rng))
         latent, token_mask = _pad_stack(latents, crop_frames)
         motion, _ = _pad_stack(motions, crop_frames)
         n_frames = max(len(f) for f in frames)
@@ -109,13 +165,17 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
         frame_labels, _ = _pad_stack(labels, n_frames)
         frame_times, _ = _pad_stack([t[:, None] for t in times], n_frames)
         text, text_mask = _pad_stack(texts, max(len(t) for t in texts))
-        yield {
+        batch = {
             "latent": latent, "token_mask": token_mask, "motion": motion,
             "frame_features": frame_features, "frame_labels": frame_labels, "frame_times": frame_times[..., 0],
             "frame_mask": frame_mask, "text": text, "text_mask": text_mask,
             "drop_text": torch.from_numpy(rng.random(batch_size) < dropout.text),
             "drop_video": torch.from_numpy(rng.random(batch_size) < dropout.video),
         }
+        if references:
+            batch["reference"], batch["reference_mask"] = _pad_stack(references, max(len(r) for r in references))
+            batch["drop_reference"] = torch.from_numpy(rng.random(batch_size) < dropout.reference)
+        yield batch
 
 
 def conditions_for_batch(model: SoundTransformer, batch: dict):
@@ -123,7 +183,9 @@ def conditions_for_batch(model: SoundTransformer, batch: dict):
     b, k = batch["latent"].shape[:2]
     return model.prepare_conditions(batch["text"], batch["text_mask"], batch["frame_features"], batch["frame_labels"],
                                     batch["frame_times"], batch["motion"], k, b, frame_mask=batch["frame_mask"],
-                                    drop_text=batch["drop_text"], drop_video=batch["drop_video"])
+                                    drop_text=batch["drop_text"], drop_video=batch["drop_video"],
+                                    reference=batch.get("reference"), reference_mask=batch.get("reference_mask"),
+                                    drop_reference=batch.get("drop_reference"))
 
 
 def flow_matching_loss(model: SoundTransformer, batch: dict, sigma: torch.Tensor | None = None,
@@ -149,7 +211,7 @@ HELDOUT_SIGMAS = (0.2, 0.4, 0.6, 0.8)
 
 @torch.no_grad()
 def heldout_loss(model: SoundTransformer, examples: list[Example], crop_frames: int, latent_rate: float,
-                 batch_size: int = 16, n_batches: int = 4) -> float:
+                 batch_size: int = 16, n_batches: int = 4, augment_reference=None) -> float:
     """Flow-matching loss on validation examples with fixed crops, noise and noise levels.
 
     The training loss is a noisy single draw on training crops; this one is the same number
@@ -158,7 +220,8 @@ def heldout_loss(model: SoundTransformer, examples: list[Example], crop_frames: 
     """
     model_was_training = model.training
     model.eval()
-    crops = batches(examples, batch_size, crop_frames, latent_rate, DropoutSettings(0.0, 0.0, False), seed=1234)
+    crops = batches(examples, batch_size, crop_frames, latent_rate, DropoutSettings(0.0, 0.0, False, 0.0), seed=1234,
+                    augment_reference=augment_reference)
     generator = torch.Generator().manual_seed(1234)
     device = next(model.parameters()).device
     total, count = 0.0, 0
@@ -202,14 +265,17 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
         warm_start(model, SoundTransformer.from_pretrained(str(init)))
     crop = int(round(crop_seconds * audio.latent_rate))
     val_examples = load_examples(features, "val", autoencoder)
+    augment = reference_augmenter(autoencoder) if model.config.reference_tokens else None
 
     def validate_with_loss(ema, step: int, folder: Path) -> dict:
-        numbers = {"loss": heldout_loss(ema, val_examples, crop, audio.latent_rate)} if val_examples else {}
+        numbers = ({"loss": heldout_loss(ema, val_examples, crop, audio.latent_rate, augment_reference=augment)}
+                   if val_examples else {})
         logger.info("step %d: held-out flow-matching loss %.4f", step, numbers.get("loss", float("nan")))
         return numbers | (validate(ema, step, folder) if validate is not None else {})
 
     model, ema = train(settings, model,
-                       lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed),
+                       lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed,
+                                            augment),
                        flow_matching_loss, validate_with_loss)
     final = ema_model(model, ema)
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
