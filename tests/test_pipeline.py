@@ -313,3 +313,48 @@ def test_euler_sample_is_a_pure_function_of_its_arguments():
     mask = torch.tensor([[True] * 4 + [False] * 2])
     masked = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4, token_mask=mask)
     assert (masked[0, 4:] == 0).all()
+
+
+@pytest.fixture(scope="module")
+def reference_pipe(debug_pipe):
+    """The debug pipeline with a transformer that takes reference sounds."""
+    import copy
+
+    from v2a.models.transformer import SoundTransformer
+
+    pipe = copy.deepcopy(debug_pipe)
+    config = {k: v for k, v in pipe.transformer.config.items() if not k.startswith("_")} | {"reference_tokens": 3}
+    torch.manual_seed(0)
+    transformer = SoundTransformer(**config)
+    with torch.no_grad():
+        for p in transformer.parameters():
+            p.add_(torch.randn_like(p) * 0.05)
+    pipe.transformer = transformer.eval()
+    return pipe
+
+
+def _tone(seconds: float, hz: float) -> np.ndarray:
+    t = np.arange(int(seconds * 22050)) / 22050
+    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+
+
+def test_a_reference_sound_steers_the_output_and_batches_like_single_clips(reference_pipe, debug_pipe):
+    plain = run(reference_pipe, clip(1.0), prompt="rain").waveforms[0]
+    low = run(reference_pipe, clip(1.0), prompt="rain", reference=_tone(1.5, 220)).waveforms[0]
+    high = run(reference_pipe, clip(1.0), prompt="rain", reference=_tone(1.5, 2000)).waveforms[0]
+    assert not np.allclose(low, plain) and not np.allclose(low, high)
+    # only the first 10 s count
+    long = np.concatenate([_tone(1.5, 220), np.zeros(int(9 * 22050), np.float32), _tone(2, 4000)])
+    np.testing.assert_array_equal(run(reference_pipe, clip(1.0), prompt="rain", reference=long).waveforms[0],
+                                  run(reference_pipe, clip(1.0), prompt="rain", reference=long[: 10 * 22050]).waveforms[0])
+    # per-clip references in a batch (one without) give each clip what it gets alone
+    both = run(reference_pipe, [clip(1.0), clip(1.0, seed=1)], prompt="rain", reference=[_tone(1.5, 220), None])
+    np.testing.assert_allclose(both.waveforms[0], low, atol=1e-4)  # float rounding of batched matmuls, as above
+    alone = run(reference_pipe, clip(1.0, seed=1), seed=1, prompt="rain").waveforms[0]
+    np.testing.assert_allclose(both.waveforms[1], alone, atol=1e-4)
+    with pytest.raises(V2AError, match="no reference"):
+        run(debug_pipe, clip(1.0), reference=_tone(1.0, 220))
+    with pytest.raises(V2AError, match="too short"):
+        run(reference_pipe, clip(1.0), reference=np.zeros(100, np.float32))
+    with pytest.raises(V2AError, match="2 reference sounds for 1 clips"):
+        run(reference_pipe, [clip(1.0)], reference=[_tone(1, 220), None])

@@ -33,7 +33,7 @@ import numpy as np
 import torch
 from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
-from .signal.audio import AudioSettings
+from .signal.audio import AudioSettings, log_mel
 from .models.autoencoder import AudioLatent
 from .settings import DEFAULTS
 from .errors import V2AError
@@ -63,6 +63,20 @@ class Prompts:
 
 
 NO_PROMPT = dict(text_tokens=None, text_mask=None)
+REFERENCE_MAX_SECONDS = 10.0  # only the start of a long reference sound is used
+
+
+@dataclass
+class References:
+    """Encoded reference sounds of a batch (latents as the transformer denoises them)."""
+
+    latents: torch.Tensor  # (B, R, latent_channels)
+    mask: torch.Tensor  # (B, R) True for real frames
+    empty: torch.Tensor  # (B,) True where a clip has no reference
+
+    def rows(self, which: list[int]) -> dict:
+        """``prepare_conditions`` keywords for the clips ``which`` (one row per window)."""
+        return dict(reference=self.latents[which], reference_mask=self.mask[which], drop_reference=self.empty[which])
 
 
 @dataclass
@@ -112,6 +126,35 @@ class V2APipeline(DiffusionPipeline):
         empty = torch.tensor([not (p and p.strip()) for p in prompts], device=self.device)
         return Prompts(self.text_encoder(ids, mask), mask, empty)
 
+    def encode_references(self, references: list[np.ndarray | None]) -> References | None:
+        """Reference waveforms (mono, at the vocoder's rate; None for no reference) encoded into the
+        audio latent, or None when no clip has one."""
+        if all(r is None for r in references):
+            return None
+        if not self.transformer.config.get("reference_tokens", 0):
+            raise V2AError("this model takes no reference sound (its transformer has no reference tokens)")
+        settings = self.audio_settings
+        latents = []
+        for wave in references:
+            if wave is None:
+                latents.append(None)
+                continue
+            wave = np.asarray(wave, dtype=np.float32)[: int(REFERENCE_MAX_SECONDS * settings.sample_rate)]
+            mel = log_mel(torch.from_numpy(wave), settings)  # (frames, n_mels)
+            usable = len(mel) // settings.latent_downsample * settings.latent_downsample
+            if usable == 0:
+                raise V2AError("a reference sound is too short (under 25 ms)")
+            latents.append(self.autoencoder.encode(mel[None, :usable].to(self.device, self.autoencoder.dtype))[0])
+        frames = max(len(z) for z in latents if z is not None)
+        channels = self.transformer.config.latent_channels
+        stacked = torch.zeros(len(latents), frames, channels, device=self.device)
+        mask = torch.zeros(len(latents), frames, dtype=torch.bool, device=self.device)
+        for i, z in enumerate(latents):
+            if z is not None:
+                stacked[i, : len(z)], mask[i, : len(z)] = z.float(), True
+        empty = torch.tensor([z is None for z in latents], device=self.device)
+        return References(stacked, mask, empty)
+
     def encode_video(self, clip: VideoClip, num_latent_frames: int):
         """Features of frames sampled at ``transformer.config.frame_token_rate`` plus motion features."""
         rate = self.transformer.config.frame_token_rate
@@ -141,6 +184,7 @@ class V2APipeline(DiffusionPipeline):
         use_video: bool = True,
         window_seconds: float = DEFAULTS.window_seconds,
         stage_seconds: dict[str, float] | None = None,
+        reference: np.ndarray | list[np.ndarray | None] | None = None,
     ) -> SoundtrackOutput:
         """Generates one soundtrack per clip.
 
@@ -160,12 +204,18 @@ class V2APipeline(DiffusionPipeline):
             window_seconds: longer clips are denoised in half-overlapping windows this long.
             stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
                 "denoise", "latent decode", "vocoder") are added to it (for benchmarks).
+            reference: a reference sound (mono waveform at the vocoder's rate; its first 10 s are
+                used) for all clips, or one per clip (None: no reference). Like the prompt, it is
+                heard only in the conditional branch: guidance steers towards it.
         """
         # 1. check inputs
         clips = [clips] if isinstance(clips, VideoClip) else list(clips)
         n = len(clips)
         prompts = self._per_clip(prompt, n, "prompt")
         negatives = self._per_clip(negative_prompt, n, "negative_prompt")
+        references = (list(reference) if isinstance(reference, (list, tuple)) else [reference] * n)
+        if len(references) != n:
+            raise V2AError(f"{len(references)} reference sounds for {n} clips")
         if num_inference_steps < 1:
             raise V2AError(f"steps must be at least 1, got {num_inference_steps}")
         if not window_seconds > 0:
@@ -183,14 +233,16 @@ class V2APipeline(DiffusionPipeline):
         # 2. encode conditions: the conditional branch sees prompt + video, the other the negative prompt alone
         with timer("encode"):
             text, negative = self.encode_prompts(prompts), self.encode_prompts(negatives)
+            sounds = self.encode_references(references)
             videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
             branches, weights = guidance_branches(
-                {"conditional": lambda: self._conditions(text, videos, windows),
+                {"conditional": lambda: self._conditions(text, videos, windows, sounds),
                  "video_only": lambda: self._conditions(negative, videos, windows),
                  "unconditional": lambda: self.transformer.prepare_conditions(
                      frame_features=None, frame_labels=None, frame_times=None, motion=None,
                      num_latent_frames=t_window, batch_size=len(windows), **_rows(negative, which))},
-                guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives, has_video=use_video)
+                guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives or sounds is not None,
+                has_video=use_video)
 
         # 3-5. prepare noise, denoise, decode
         with timer("denoise"):
@@ -264,14 +316,16 @@ class V2APipeline(DiffusionPipeline):
             waveforms.append(np.pad(wave, (0, samples - len(wave))))
         return SoundtrackOutput(waveforms=waveforms, sample_rate=settings.sample_rate)
 
-    def _conditions(self, text: Prompts | None, videos, windows: list[tuple[int, int, int]]) -> Conditions:
-        """One row per window ``(clip, start, end)``: the clip's prompt with that span's frames and
-        motion, placed as if the span started the clip."""
+    def _conditions(self, text: Prompts | None, videos, windows: list[tuple[int, int, int]],
+                    sounds: References | None = None) -> Conditions:
+        """One row per window ``(clip, start, end)``: the clip's prompt (and reference sound) with that
+        span's frames and motion, placed as if the span started the clip."""
         t_window = max(end - start for _, start, end in windows)
         if videos is None:
+            which = [clip for clip, _, _ in windows]
             return self.transformer.prepare_conditions(
                 frame_features=None, frame_labels=None, frame_times=None, motion=None, num_latent_frames=t_window,
-                batch_size=len(windows), **_rows(text, [clip for clip, _, _ in windows]))
+                batch_size=len(windows), **_rows(text, which), **(sounds.rows(which) if sounds else {}))
         # Windows of different lengths have different numbers of frame tokens and latent frames:
         # prepare each alone at its own length, then pad (padding is masked out of attention).
         rate = self.audio_settings.latent_rate
@@ -285,7 +339,8 @@ class V2APipeline(DiffusionPipeline):
             per_window.append(self.transformer.prepare_conditions(
                 frame_features=features[keep][None], frame_labels=labels[keep][None],
                 frame_times=(times[keep] - start / rate).clamp(min=0)[None], motion=motion[start:end][None],
-                num_latent_frames=end - start, batch_size=1, **_rows(text, [clip])))
+                num_latent_frames=end - start, batch_size=1, **_rows(text, [clip]),
+                **(sounds.rows([clip]) if sounds else {})))
         return _cat_conditions(*per_window)
 
     @staticmethod
