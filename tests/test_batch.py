@@ -18,11 +18,11 @@ def test_prompts_csv_rows_with_and_without_a_negative_prompt(tmp_path):
     csv = tmp_path / "prompts.csv"
     csv.write_text("file,prompt,negative_prompt\nsub/a.mp4,drums,music\nb.mov, rain ,\nc.mp4,,speech\n,ignored,\n",
                    encoding="utf-8")
-    assert read_prompts_csv(csv) == {"sub/a.mp4": ("drums", "music"), "b.mov": ("rain", None),
-                                     "c.mp4": (None, "speech")}
+    assert read_prompts_csv(csv) == {"sub/a.mp4": ("drums", "music", None), "b.mov": ("rain", None, None),
+                                     "c.mp4": (None, "speech", None)}
     two_columns = tmp_path / "two.csv"
     two_columns.write_text("file,prompt\na.mp4,birds\n", encoding="utf-8")
-    assert read_prompts_csv(two_columns) == {"a.mp4": ("birds", None)}
+    assert read_prompts_csv(two_columns) == {"a.mp4": ("birds", None, None)}
 
 
 def test_prompts_csv_errors_are_one_line(tmp_path):
@@ -39,7 +39,7 @@ def test_jobs_mirror_the_folder_and_take_their_prompts_from_the_csv(tmp_path):
     for name in ("a.mp4", "sub/b.mov", "sub/deeper/c.mkv", "notes.txt", ".hidden/d.mp4", "sub/.e.part.mp4"):
         touch(src / name)
     assert [p.relative_to(src).as_posix() for p in find_videos(src)] == ["a.mp4", "sub/b.mov", "sub/deeper/c.mkv"]
-    prompts = {"sub/b.mov": ("rain", None), "c.mkv": (None, "music")}  # a path, and a bare file name
+    prompts = {"sub/b.mov": ("rain", None, None), "c.mkv": (None, "music", None)}  # a path, and a bare file name
     jobs = plan_jobs(src, tmp_path / "out", "footsteps", "speech", prompts, audio_only=False)
     assert [(j.source.relative_to(src).as_posix(), j.output.relative_to(tmp_path / "out").as_posix(), j.prompt,
              j.negative_prompt) for j in jobs] == [

@@ -18,9 +18,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .media.audio import load_references
 from .media.mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .presets import load_pipeline
 from .settings import DEFAULTS, GenerationSettings
+from .signal.audio import DEFAULT_AUDIO
 from .media.decode import VideoClip, decode_video
 
 
@@ -45,6 +47,7 @@ def generate(
     times: np.ndarray | None = None,
     prompt: str | None = None,
     negative_prompt: str | None = None,
+    reference=None,
     pipeline=None,
     settings: GenerationSettings = DEFAULTS,
     **overrides,
@@ -56,6 +59,9 @@ def generate(
         fps: frame rate of in-memory frames (or give ``times``, one per frame, in seconds).
         prompt: what should be heard, e.g. ``"drums"``; None lets the video decide.
         negative_prompt: what should not be heard, e.g. ``"music, speech"``.
+        reference: a sound to imitate: an audio file, a video file (its audio track is used), a
+            waveform with its rate ``(waveform, rate)``, or a list of these (joined, each cut to an
+            equal share of the 10 s used). The video still decides when sounds happen.
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
         settings: the sampler settings (:class:`v2a.settings.GenerationSettings`).
         **overrides: fields of ``settings`` to change for this call: ``seed`` (the same seed gives
@@ -67,10 +73,12 @@ def generate(
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video.
     """
     settings = replace(settings, **overrides)
+    sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
     pipe = pipeline if pipeline is not None else load_pipeline()
     clip = _as_clip(video, fps, times)
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
-    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, generator=generator, **settings.pipeline_kwargs())
+    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, generator=generator,
+               **settings.pipeline_kwargs())
     return out.waveforms[0], out.sample_rate
 
 
@@ -90,6 +98,7 @@ def add_sound(
     *,
     prompt: str | None = None,
     negative_prompt: str | None = None,
+    reference=None,
     keep_original_audio: bool = False,
     overwrite: bool = False,
     pipeline=None,
@@ -102,13 +111,13 @@ def add_sound(
     output gets the audio alone; any video extension gets the original video stream copied
     bit for bit with the new soundtrack (the input's audio is replaced unless
     ``keep_original_audio``). The input is never modified; the output appears atomically.
-    ``settings`` and ``overrides`` are as for :func:`generate`.
+    ``reference``, ``settings`` and ``overrides`` are as for :func:`generate`.
     """
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
     check_output(output_path, overwrite, source=video_path)  # fail before the slow generation
-    waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, pipeline=pipeline,
-                              settings=settings, **overrides)
+    waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
+                              pipeline=pipeline, settings=settings, **overrides)
     return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
                         overwrite=overwrite)
 

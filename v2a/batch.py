@@ -22,6 +22,7 @@ class Job:
     output: Path
     prompt: str | None
     negative_prompt: str | None
+    reference: object = None  # what api.generate's reference= takes: a path, (waveform, rate), or a list
 
 
 @dataclass
@@ -40,10 +41,12 @@ def find_videos(folder: Path) -> list[Path]:
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
-def read_prompts_csv(path: Path) -> dict[str, tuple[str | None, str | None]]:
-    """Per-file prompts from a CSV with a header: ``file,prompt[,negative_prompt]``.
+def read_prompts_csv(path: Path) -> dict[str, tuple[str | None, str | None, Path | None]]:
+    """Per-file prompts from a CSV with a header: ``file,prompt[,negative_prompt][,reference]``.
 
-    ``file`` is a path relative to the input folder (or a bare file name).
+    ``file`` is a path relative to the input folder (or a bare file name); ``reference`` a sound
+    (or video) file to imitate, relative to the CSV's folder. A missing reference file is an error
+    here, before any model is loaded.
     """
     if not path.is_file():
         raise V2AError(f"{path}: prompts CSV not found")
@@ -54,27 +57,35 @@ def read_prompts_csv(path: Path) -> dict[str, tuple[str | None, str | None]]:
         table = {}
         for row in reader:
             name = (row.get("file") or "").strip()
-            if name:
-                table[name] = ((row.get("prompt") or "").strip() or None,
-                               (row.get("negative_prompt") or "").strip() or None)
+            if not name:
+                continue
+            reference = (row.get("reference") or "").strip() or None
+            if reference is not None:
+                reference = path.parent / reference
+                if not reference.is_file():
+                    raise V2AError(f"{path}: reference {reference} of {name} not found")
+            table[name] = ((row.get("prompt") or "").strip() or None,
+                           (row.get("negative_prompt") or "").strip() or None, reference)
     return table
 
 
 def plan_jobs(folder: Path, out_dir: Path, prompt: str | None, negative_prompt: str | None,
-              prompts: dict[str, tuple[str | None, str | None]] | None, audio_only: bool) -> list[Job]:
-    """One job per video; the output mirrors the input's subfolders under ``out_dir``."""
+              prompts: dict[str, tuple[str | None, str | None, Path | None]] | None, audio_only: bool,
+              reference=None) -> list[Job]:
+    """One job per video; the output mirrors the input's subfolders under ``out_dir``. A CSV row's
+    empty cells fall back to the command line's prompts and ``reference``."""
     jobs = []
     for source in find_videos(folder):
         relative = source.relative_to(folder)
         output = out_dir / relative
         if audio_only:
             output = output.with_suffix(".wav")
-        p, n = prompt, negative_prompt
+        p, n, r = prompt, negative_prompt, reference
         if prompts:
             row = prompts.get(relative.as_posix()) or prompts.get(source.name)
             if row:
-                p, n = row[0] or prompt, row[1] or negative_prompt
-        jobs.append(Job(source, output, p, n))
+                p, n, r = row[0] or prompt, row[1] or negative_prompt, row[2] or reference
+        jobs.append(Job(source, output, p, n, r))
     return jobs
 
 
@@ -96,7 +107,7 @@ def run_jobs(pipe, jobs: list[Job], settings: GenerationSettings, *, keep_origin
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
             waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt,
-                                      pipeline=pipe, settings=settings)
+                                      reference=job.reference, pipeline=pipe, settings=settings)
             write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
                          overwrite=overwrite)
             report.done.append(job.source)

@@ -13,7 +13,7 @@ import os
 import sys
 from enum import Enum
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
@@ -101,6 +101,10 @@ def add_sound(
              "<name>.v2a.<ext> beside the input. For a folder: the output folder (default <folder>_v2a)."),
     prompt: Optional[str] = typer.Option(None, "--prompt", "-p", help="What should be heard."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="What should not be heard."),
+    reference: Optional[List[Path]] = typer.Option(
+        None, "--reference", "-r",
+        help="A sound to imitate: an audio file, or a video whose audio is used; repeatable. The first 10 s "
+             "(of all together) are used; the video still decides when sounds happen."),
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed; the same seed gives the same soundtrack."),
     steps: int = typer.Option(DEFAULTS.steps, min=1, help="Sampler steps (fewer is faster)."),
     guidance: float = typer.Option(DEFAULTS.guidance, min=0.0, help="How hard to follow the video (guidance scale)."),
@@ -111,7 +115,8 @@ def add_sound(
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
     keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
-    prompts_csv: Optional[Path] = typer.Option(None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt]."),
+    prompts_csv: Optional[Path] = typer.Option(
+        None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt][,reference]."),
     audio_only: bool = typer.Option(False, "--audio-only", help="Folder mode: write .wav files instead of videos."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or messages, only errors."),
@@ -119,10 +124,15 @@ def add_sound(
     """Generate a soundtrack for a video (or every video in a folder) and write the result."""
     with _user_errors():
         from .errors import V2AError
+        from .media.audio import load_references
         from .media.decode import probe_video
+        from .signal.audio import DEFAULT_AUDIO
 
+        rate = DEFAULT_AUDIO.sample_rate
+        sound = load_references(reference or None, rate)  # a bad reference fails before the model loads
+        sound = (sound, rate) if sound is not None else None
         if input.is_dir():
-            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only)
+            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, sound)
         else:
             if prompts_csv is not None or audio_only:
                 raise V2AError("--prompts-csv and --audio-only apply to folder input")
@@ -143,7 +153,7 @@ def add_sound(
             from . import api
 
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
-            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
+            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt, reference=sound,
                                     keep_original_audio=keep_original_audio, overwrite=overwrite, pipeline=pipe,
                                     settings=settings)
             if not quiet:
@@ -159,7 +169,7 @@ def add_sound(
             raise typer.Exit(1)
 
 
-def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only):
+def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only, reference):
     from .batch import plan_jobs, read_prompts_csv
     from .errors import V2AError
 
@@ -169,7 +179,7 @@ def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, 
     if out_dir.resolve() == folder.resolve():
         raise V2AError("the output folder must differ from the input folder")
     prompts = read_prompts_csv(prompts_csv) if prompts_csv is not None else None
-    jobs = plan_jobs(folder, out_dir, prompt, negative_prompt, prompts, audio_only)
+    jobs = plan_jobs(folder, out_dir, prompt, negative_prompt, prompts, audio_only, reference)
     if not jobs:
         raise V2AError(f"{folder}: no video files found")
     try:

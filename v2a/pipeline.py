@@ -42,6 +42,7 @@ from .models.text_encoder import TextEncoder
 from .signal.motion import motion_features
 from .models.transformer import Conditions, SoundTransformer, frame_tokens_in_window
 from .models.vocoder import vocode
+from .media.audio import REFERENCE_MAX_SECONDS
 from .media.decode import VideoClip
 
 logger = logging.getLogger(__name__)
@@ -63,7 +64,6 @@ class Prompts:
 
 
 NO_PROMPT = dict(text_tokens=None, text_mask=None)
-REFERENCE_MAX_SECONDS = 10.0  # only the start of a long reference sound is used
 
 
 @dataclass

@@ -6,13 +6,13 @@ same clips bit for bit.
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from ..media.audio import decode_audio_bytes
 from ..signal.audio import DEFAULT_AUDIO, AudioSettings, log_mel, resample
 from ..errors import V2AError
 
@@ -32,46 +32,6 @@ class ProcessingSettings:
     target_dbfs: float = -20.0  # loudness target of the active part of the clip
     peak_ceiling: float = 0.97  # never clip when writing 16-bit audio
     silent_rms: float = 1e-4  # recordings quieter than this are treated as empty
-
-
-def decode_audio_bytes(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, int]:
-    """Decodes any audio file's bytes to ``(samples, channels)`` float32 and its sample rate.
-
-    libsndfile (soundfile) covers WAV, FLAC, AIFF and Ogg Vorbis; anything else (MP3, Opus,
-    odd WAV codecs) goes through FFmpeg via PyAV.
-    """
-    import soundfile as sf
-
-    try:
-        audio, rate = sf.read(io.BytesIO(data), dtype="float32", always_2d=True)
-        return audio, int(rate)
-    except Exception:  # noqa: BLE001 - libsndfile gives generic errors; fall back to FFmpeg
-        pass
-    import av
-
-    try:
-        with av.open(io.BytesIO(data), mode="r") as container:
-            if not container.streams.audio:
-                raise V2AError(f"{name}: has no audio stream")
-            stream = container.streams.audio[0]
-            chunks, rate = [], None
-            for frame in container.decode(stream):
-                rate = frame.sample_rate
-                array = frame.to_ndarray()
-                if array.ndim == 1 or frame.format.is_packed:  # packed: (1, samples*channels)
-                    array = array.reshape(-1, len(frame.layout.channels)).T
-                chunks.append(array.astype(np.float32) / _int_scale(array.dtype))
-    except av.FFmpegError as err:
-        raise V2AError(f"{name}: not a readable audio file ({err})") from None
-    if not chunks:
-        raise V2AError(f"{name}: holds no audio")
-    return np.concatenate(chunks, axis=1).T, int(rate)
-
-
-def _int_scale(dtype: np.dtype) -> float:
-    if np.issubdtype(dtype, np.integer):
-        return float(np.iinfo(dtype).max) + 1.0
-    return 1.0
 
 
 def to_library_format(audio: np.ndarray, rate: int, settings: AudioSettings = DEFAULT_AUDIO) -> np.ndarray:
