@@ -212,6 +212,58 @@ def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
     return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved))
 
 
+bank_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                       help="Sound banks: labelled reference sounds that a prompt retrieves.")
+app.add_typer(bank_app, name="bank")
+
+
+@bank_app.command("build")
+def bank_build(
+    folder: Path = typer.Argument(..., help="A folder of audio files named after what they sound like (or with a "
+                                            "captions.csv: file,caption[,category,license,attribution])."),
+    out: Path = typer.Option(..., "-o", "--out", help="The bank file to write (.safetensors)."),
+    model: Optional[str] = typer.Option(None, help="Model whose text encoder embeds the captions (default: shipped)."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing bank."),
+):
+    """Build a sound bank from your own labelled sounds."""
+    with _user_errors():
+        from .errors import V2AError
+
+        if not folder.is_dir():
+            raise V2AError(f"{folder}: not a folder")
+        if out.exists() and not overwrite:
+            raise V2AError(f"{out}: exists (use --overwrite to replace it)")
+        from .bank import build_bank, folder_items
+        from .signal.audio import DEFAULT_AUDIO
+
+        items = folder_items(folder, DEFAULT_AUDIO.sample_rate)  # bad files fail before the model loads
+        pipe = _load(model, "cpu", DType.auto, quiet=True)
+        build_bank(pipe, items).save(out)
+        typer.echo(f"wrote {out}: {len(items)} sounds")
+
+
+@bank_app.command("search")
+def bank_search(
+    query: str = typer.Argument(..., help="What you want to hear, as for --prompt."),
+    bank: Path = typer.Option(..., "--bank", help="A bank file from `v2a bank build`."),
+    k: int = typer.Option(5, "-k", min=1, help="How many entries to list."),
+    negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="Leave out what is closer to this."),
+    model: Optional[str] = typer.Option(None, help="Model whose text encoder embeds the query (default: shipped)."),
+):
+    """List the bank entries a prompt retrieves, closest first."""
+    with _user_errors():
+        from .bank import SoundBank, embed_texts
+
+        sounds = SoundBank.load(bank)  # a bad bank fails before the model loads
+        pipe = _load(model, "cpu", DType.auto, quiet=True)
+        vectors = embed_texts(pipe, [query] + ([negative_prompt] if negative_prompt else []))
+        hits = sounds.search(vectors[0], k, avoid=vectors[1] if negative_prompt else None)
+        for index, score in hits:
+            entry = sounds.entries[index]
+            typer.echo(f"{score:.3f}  {entry.caption}  [{entry.category or '-'}; {entry.license or 'licence unknown'}; "
+                       f"{entry.source}]")
+
+
 def _with_user_errors(command):
     @functools.wraps(command)  # typer reads the wrapped signature
     def wrapper(*args, **kwargs):

@@ -18,13 +18,13 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..media.audio import AUDIO_FILE_EXTENSIONS
 from .captions import (GM_VOICES, Category, captions_for, categorize, gm_captions, opensfx_label, sound_icon_label,
                        specific_caption)
 from .formats import read_c4group, read_cat, read_qt_rcc
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = {".wav", ".ogg", ".oga", ".flac", ".aif", ".aiff", ".mp3", ".opus"}
 
 
 @dataclass
@@ -88,7 +88,7 @@ Member = tuple[str, Callable[[], bytes]]  # (path inside the package, reader of 
 
 
 def _audio_files(root: Path) -> Iterator[Member]:
-    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS and p.is_file()):
+    for path in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_FILE_EXTENSIONS and p.is_file()):
         yield path.relative_to(root).as_posix(), _file_reader(path)
 
 
@@ -97,7 +97,7 @@ def _zip_audio(root: Path, archive_name: str) -> Iterator[Member]:
     ``archive_name`` under ``root``, as ``<archive path>/<member>``."""
     for archive in sorted(root.rglob(archive_name)):
         with zipfile.ZipFile(archive) as zf:
-            names = sorted(n for n in zf.namelist() if Path(n).suffix.lower() in AUDIO_EXTENSIONS)
+            names = sorted(n for n in zf.namelist() if Path(n).suffix.lower() in AUDIO_FILE_EXTENSIONS)
         reader = _zip_reader(archive)
         for name in names:
             yield f"{archive.relative_to(root).as_posix()}/{name}", reader(name)
@@ -108,7 +108,7 @@ def _archive_audio(root: Path, archive_name: str, read_archive: Callable[[bytes]
     ``read_archive`` unpacks whole (Clonk groups, Qt resources: a few MB each)."""
     for archive in sorted(p for p in root.rglob(archive_name) if p.is_file()):
         for name, data in read_archive(archive.read_bytes()):
-            if Path(name).suffix.lower() in AUDIO_EXTENSIONS:
+            if Path(name).suffix.lower() in AUDIO_FILE_EXTENSIONS:
                 yield f"{archive.relative_to(root).as_posix()}/{name}", (lambda d=data: d)
 
 
@@ -194,7 +194,7 @@ def scan_0ad(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
         return
     archive = archives[0]
     with zipfile.ZipFile(archive) as zf:
-        names = sorted(n for n in zf.namelist() if Path(n).suffix.lower() in AUDIO_EXTENSIONS and n.startswith("audio/"))
+        names = sorted(n for n in zf.namelist() if Path(n).suffix.lower() in AUDIO_FILE_EXTENSIONS and n.startswith("audio/"))
 
     reader = _zip_reader(archive)
     for name in names:
@@ -302,7 +302,7 @@ def stamp_caption(txt_path: Path) -> str | None:
 
 
 def scan_tuxpaint(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
-    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS):
+    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_FILE_EXTENSIONS):
         rel = sound.relative_to(root).as_posix()
         if TUXPAINT_SKIP.search("/" + rel):
             continue
@@ -383,7 +383,7 @@ MEGAGLEST_COMMON = re.compile(r"^(anvil|arrow_hit|catapult_(attack|hit|walk)|cow
 
 
 def scan_megaglest(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
-    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS):
+    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_FILE_EXTENSIONS):
         rel = sound.relative_to(root).as_posix()
         if "/tilesets/" in rel and "/sounds/" in rel:
             # tilesets reuse the same recordings under the same names: one group and one
@@ -731,7 +731,7 @@ def scan_folder(root: Path, spec: SourceSpec) -> Iterator[RawSound]:
         if (root / name).exists():
             license_ = (root / name).read_text(errors="replace").strip().splitlines()[0][:200]
             break
-    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_EXTENSIONS):
+    for sound in sorted(p for p in root.rglob("*") if p.suffix.lower() in AUDIO_FILE_EXTENSIONS):
         rel = sound.relative_to(root).as_posix()
         hint = str(Path(rel).with_suffix(""))
         category = categorize(hint, "effects") or categorize(hint, "percussion")

@@ -12,6 +12,7 @@ import numpy as np
 
 from ..errors import V2AError
 
+AUDIO_FILE_EXTENSIONS = {".wav", ".ogg", ".oga", ".flac", ".aif", ".aiff", ".mp3", ".opus"}
 REFERENCE_MAX_SECONDS = 10.0  # of all reference sounds together: only their start is used
 SILENT_PEAK = 1e-4  # a reference whose peak stays below this holds nothing to imitate
 
