@@ -94,11 +94,10 @@ class SoundBank:
 
 @torch.no_grad()
 def embed_texts(pipe, texts: list[str]) -> np.ndarray:
-    """Unit-length sentence embeddings ``(N, D)`` of ``texts`` from the pipeline's text encoder."""
-    batch = pipe.tokenizer(texts, padding=True, truncation=True, max_length=64, return_tensors="pt")
-    ids, mask = batch["input_ids"].to(pipe.device), batch["attention_mask"].to(pipe.device).bool()
-    pooled = pipe.text_encoder.pool(pipe.text_encoder(ids, mask), mask)
-    return pooled.float().cpu().numpy()
+    """Unit-length sentence embeddings ``(N, D)`` of ``texts`` (none empty) from the pipeline's text
+    encoder, tokenised as prompts are."""
+    prompts = pipe.encode_prompts(texts)
+    return pipe.text_encoder.pool(prompts.tokens, prompts.mask).float().cpu().numpy()
 
 
 def build_bank(pipe, items: list[tuple[np.ndarray, BankEntry]]) -> SoundBank:

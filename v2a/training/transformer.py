@@ -28,6 +28,7 @@ import torch
 
 from ..data.cache import iter_feature_cache
 from ..models.transformer import SoundTransformer, frame_tokens_in_window
+from ..signal.audio import DEFAULT_AUDIO
 from .loop import TrainSettings, ema_model, train
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,7 @@ def _pad_stack(arrays: list[np.ndarray], length: int) -> tuple[torch.Tensor, tor
 def reference_augmenter(autoencoder):
     """``augment(latent, rng)``: the reference latent at a random gain and pitch shift, applied to the
     log-mel the latent stands for (decoded, changed, encoded again), so it works for any latent."""
-    silence = float(np.log(1e-5))
+    silence = DEFAULT_AUDIO.silence_level
 
     @torch.no_grad()
     def augment(latent: np.ndarray, rng: np.random.Generator) -> np.ndarray:
