@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from .bank import open_bank, select_bank
 from .media.audio import load_references
 from .media.mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
 from .presets import load_pipeline
@@ -48,6 +49,7 @@ def generate(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     reference=None,
+    bank=None,
     pipeline=None,
     settings: GenerationSettings = DEFAULTS,
     **overrides,
@@ -62,22 +64,30 @@ def generate(
         reference: a sound to imitate: an audio file, a video file (its audio track is used), a
             waveform with its rate ``(waveform, rate)``, or a list of these (joined, each cut to an
             equal share of the 10 s used). The video still decides when sounds happen.
+        bank: where a clip without ``reference`` looks one up: None (default) follows
+            ``settings.use_bank`` (the shipped bank, for a model that takes reference sounds), True
+            is the shipped bank, a path or a :class:`v2a.bank.SoundBank` another, False none. The
+            prompt (without one, the pictures) retrieves ``settings.bank_entries`` entries; the
+            negative prompt leaves out entries close to it. A bank asked for by a model without
+            reference tokens is a ``V2AError``.
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
         settings: the sampler settings (:class:`v2a.settings.GenerationSettings`).
         **overrides: fields of ``settings`` to change for this call: ``seed`` (the same seed gives
             the same waveform), ``steps`` (fewer is faster), ``guidance`` (how hard to follow the
             video), ``text_guidance`` (how hard to follow the prompt; None: as ``guidance``),
-            ``window_seconds``.
+            ``window_seconds``, ``use_bank``, ``bank_entries``.
 
     Returns:
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video.
     """
     settings = replace(settings, **overrides)
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
+    bank = open_bank(bank)  # and so does a bad bank
     pipe = pipeline if pipeline is not None else load_pipeline()
+    bank = select_bank(bank, pipe, settings.use_bank)
     clip = _as_clip(video, fps, times)
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
-    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, generator=generator,
+    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, bank=bank, generator=generator,
                **settings.pipeline_kwargs())
     return out.waveforms[0], out.sample_rate
 
@@ -99,6 +109,7 @@ def add_sound(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     reference=None,
+    bank=None,
     keep_original_audio: bool = False,
     overwrite: bool = False,
     pipeline=None,
@@ -111,13 +122,13 @@ def add_sound(
     output gets the audio alone; any video extension gets the original video stream copied
     bit for bit with the new soundtrack (the input's audio is replaced unless
     ``keep_original_audio``). The input is never modified; the output appears atomically.
-    ``reference``, ``settings`` and ``overrides`` are as for :func:`generate`.
+    ``reference``, ``bank``, ``settings`` and ``overrides`` are as for :func:`generate`.
     """
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
     check_output(output_path, overwrite, source=video_path)  # fail before the slow generation
     waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
-                              pipeline=pipeline, settings=settings, **overrides)
+                              bank=bank, pipeline=pipeline, settings=settings, **overrides)
     return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
                         overwrite=overwrite)
 

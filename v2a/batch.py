@@ -90,13 +90,16 @@ def plan_jobs(folder: Path, out_dir: Path, prompt: str | None, negative_prompt: 
 
 
 def run_jobs(pipe, jobs: list[Job], settings: GenerationSettings, *, keep_original_audio: bool = False,
-             overwrite: bool = False, quiet: bool = False) -> BatchReport:
+             overwrite: bool = False, quiet: bool = False, bank=None) -> BatchReport:
     """Generates and writes every job; an existing output is skipped unless ``overwrite``, a failing
-    file is reported on stderr and the run goes on (``V2A_DEBUG=1`` stops at unexpected errors)."""
+    file is reported on stderr and the run goes on (``V2A_DEBUG=1`` stops at unexpected errors).
+    ``bank`` is as for ``api.generate``; a bank the model cannot use fails here, before any job."""
     from tqdm.auto import tqdm
 
     from .api import generate, write_result
+    from .bank import open_bank, select_bank
 
+    bank = select_bank(open_bank(bank), pipe, settings.use_bank) or False  # chosen once for every job
     pipe.set_progress_bar_config(disable=True)
     report = BatchReport()
     bar = tqdm(jobs, desc="videos", unit="file", disable=quiet)
@@ -107,7 +110,7 @@ def run_jobs(pipe, jobs: list[Job], settings: GenerationSettings, *, keep_origin
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
             waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt,
-                                      reference=job.reference, pipeline=pipe, settings=settings)
+                                      reference=job.reference, bank=bank, pipeline=pipe, settings=settings)
             write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
                          overwrite=overwrite)
             report.done.append(job.source)
