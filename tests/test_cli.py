@@ -171,3 +171,65 @@ def test_prompts_csv_needs_columns(tmp_path, bad_csv):
     write_video(src / "a.mp4", moving_square_frames(10), fps=10)
     (tmp_path / "p.csv").write_text(bad_csv)
     assert_one_line_error(v2a("add-sound", src, "--prompts-csv", tmp_path / "p.csv"), "'file' and 'prompt'")
+
+
+# A refusal that needs no model must come at once: the command is run with a hook that reports
+# whether torch (and so any model) was ever imported.
+NO_TORCH_PROBE = ("import atexit, sys; atexit.register(lambda: print('torch loaded:', 'torch' in sys.modules)); "
+                  "sys.argv = ['v2a', *sys.argv[1:]]; from v2a.cli import main; main()")
+
+
+def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
+    import time
+
+    import av
+
+    from conftest import write_audio_only
+
+    gif = tmp_path / "anim.gif"
+    with av.open(str(gif), "w") as container:  # an animated GIF: MP4 has no place for it
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb8"
+        for i, image in enumerate(moving_square_frames(5)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="rgb8")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    sound = write_audio_only(tmp_path / "sound.m4a")
+    cases = [
+        ((gif, "-o", tmp_path / "anim.mp4"), "its gif video cannot be copied into .mp4 as it is; .mkv and .mov can hold it"),
+        ((clip_path, "-o", tmp_path / "still.png"), "unsupported output type '.png'"),
+        ((sound, "-o", tmp_path / "x.mp4"), "has no video stream"),
+    ]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args, fragment in cases:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", NO_TORCH_PROBE, "add-sound", *map(str, args)],
+                                capture_output=True, text=True, timeout=300)
+        seconds = time.perf_counter() - start
+        assert_one_line_error(result, fragment)
+        assert result.stdout.strip() == "torch loaded: False", (args, result.stdout)
+        assert seconds < 3.0, (args, seconds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_reencode_on_request(tmp_path):
+    import av
+
+    source = tmp_path / "cinepak.avi"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("cinepak", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb24"
+        for i, image in enumerate(moving_square_frames(10)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    refused = v2a("add-sound", source, "-o", tmp_path / "out.mp4", "--model", "debug")
+    assert_one_line_error(refused, "its cinepak video cannot be copied into .mp4 as it is; .mkv, .mov and .avi")
+    result = v2a("add-sound", source, "-o", tmp_path / "out.mp4", "--reencode", "--model", "debug", "--steps", "2",
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # --quiet: no progress bars
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264" and container.streams.audio

@@ -7,6 +7,9 @@
 
 ``generate`` also takes frames already in memory: ``v2a.generate(frames, fps=30)`` with
 ``frames`` a ``(T, H, W, 3)`` uint8 array.
+
+torch and the models load inside the functions that need them, so the CLI can run
+:func:`check_job` (every check that needs no model) before paying for them.
 """
 
 from __future__ import annotations
@@ -16,15 +19,12 @@ from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
-import torch
 
+from .errors import V2AError
 from .media.audio import load_references
-from .media.mux import AUDIO_EXTENSIONS, check_output, mux_soundtrack, write_audio
-from .presets import load_pipeline
+from .media.decode import VideoClip, decode_video, probe_video
+from .media.mux import AUDIO_EXTENSIONS, check_container, check_output, mux_soundtrack, write_audio
 from .settings import DEFAULTS, GenerationSettings
-from .signal.audio import DEFAULT_AUDIO
-from .media.decode import VideoClip, decode_video
-
 
 def default_output_path(video_path: str | os.PathLike) -> Path:
     """``clip.mp4`` -> ``clip.v2a.mp4`` in the same folder."""
@@ -72,24 +72,45 @@ def generate(
     Returns:
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video.
     """
+    import torch
+
+    from .presets import load_pipeline
+    from .signal.audio import DEFAULT_AUDIO
+
     settings = replace(settings, **overrides)
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
-    pipe = pipeline if pipeline is not None else load_pipeline()
     clip = _as_clip(video, fps, times)
+    pipe = pipeline if pipeline is not None else load_pipeline()
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
     out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, generator=generator,
                **settings.pipeline_kwargs())
     return out.waveforms[0], out.sample_rate
 
 
+def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, keep_original_audio: bool = False,
+              reencode: bool = False, overwrite: bool = False) -> None:
+    """Every check of an :func:`add_sound` job that needs no model, in milliseconds: the input holds
+    a decodable video stream, the output may be written and its container can hold that stream
+    (or ``reencode``). Raises a one-line V2AError for the first that fails."""
+    video_path, output_path = Path(video_path), Path(output_path)
+    probe_video(video_path)
+    check_output(output_path, overwrite, source=video_path)
+    check_container(video_path, output_path, keep_original_audio=keep_original_audio, reencode=reencode)
+
+
 def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, waveform: np.ndarray,
-                 sample_rate: int, *, keep_original_audio: bool = False, overwrite: bool = False) -> Path:
-    """Writes a generated waveform: muxed into a copy of the video, or alone for .wav/.flac."""
+                 sample_rate: int, *, keep_original_audio: bool = False, reencode: bool = False,
+                 overwrite: bool = False, progress: bool = False) -> Path:
+    """Writes a generated waveform: muxed into a copy of the video, or alone for .wav/.flac.
+
+    ``reencode`` re-encodes the video if the output's container cannot hold it as it is;
+    ``progress`` shows a progress bar while doing so.
+    """
     output_path = Path(output_path)
     if output_path.suffix.lower() in AUDIO_EXTENSIONS:
         return write_audio(output_path, waveform, sample_rate, overwrite=overwrite)
-    return mux_soundtrack(video_path, output_path, waveform, sample_rate,
-                          keep_original_audio=keep_original_audio, overwrite=overwrite)
+    return mux_soundtrack(video_path, output_path, waveform, sample_rate, keep_original_audio=keep_original_audio,
+                          overwrite=overwrite, reencode=reencode, progress=progress)
 
 
 def add_sound(
@@ -100,9 +121,11 @@ def add_sound(
     negative_prompt: str | None = None,
     reference=None,
     keep_original_audio: bool = False,
+    reencode: bool = False,
     overwrite: bool = False,
     pipeline=None,
     settings: GenerationSettings = DEFAULTS,
+    progress: bool = False,
     **overrides,
 ) -> Path:
     """Generates a soundtrack for ``video_path`` and writes it to ``output_path``.
@@ -111,15 +134,24 @@ def add_sound(
     output gets the audio alone; any video extension gets the original video stream copied
     bit for bit with the new soundtrack (the input's audio is replaced unless
     ``keep_original_audio``). The input is never modified; the output appears atomically.
-    ``reference``, ``settings`` and ``overrides`` are as for :func:`generate`.
+
+    Every check that needs no model (:func:`check_job`) runs before anything is loaded or
+    generated. ``reencode`` and ``progress`` are as for :func:`write_result`; ``reference``,
+    ``settings`` and ``overrides`` as for :func:`generate`.
     """
+    from .presets import load_pipeline
+    from .signal.audio import DEFAULT_AUDIO
+
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
-    check_output(output_path, overwrite, source=video_path)  # fail before the slow generation
+    check_job(video_path, output_path, keep_original_audio=keep_original_audio, reencode=reencode, overwrite=overwrite)
+    settings = replace(settings, **overrides)
+    load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
+    pipe = pipeline if pipeline is not None else load_pipeline()
     waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
-                              pipeline=pipeline, settings=settings, **overrides)
+                              pipeline=pipe, settings=settings)
     return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
-                        overwrite=overwrite)
+                        reencode=reencode, overwrite=overwrite, progress=progress)
 
 
-__all__ = ["GenerationSettings", "add_sound", "default_output_path", "generate", "load_pipeline", "write_result"]
+__all__ = ["GenerationSettings", "add_sound", "check_job", "default_output_path", "generate", "write_result"]

@@ -115,6 +115,9 @@ def add_sound(
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
     keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
+    reencode: bool = typer.Option(
+        False, "--reencode", help="Re-encode the video (H.264; VP9 in .webm) if the output container cannot hold it "
+                                  "as it is. Without it such a video is refused before any work."),
     prompts_csv: Optional[Path] = typer.Option(
         None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt][,reference]."),
     audio_only: bool = typer.Option(False, "--audio-only", help="Folder mode: write .wav files instead of videos."),
@@ -124,28 +127,24 @@ def add_sound(
     """Generate a soundtrack for a video (or every video in a folder) and write the result."""
     with _user_errors():
         from .errors import V2AError
-        from .media.audio import load_references
-        from .media.decode import probe_video
-        from .signal.audio import DEFAULT_AUDIO
 
-        rate = DEFAULT_AUDIO.sample_rate
-        sound = load_references(reference or None, rate)  # a bad reference fails before the model loads
-        sound = (sound, rate) if sound is not None else None
+        # Every check that needs no model comes first, and imports no torch: a refusal takes a moment.
+        options = dict(reencode=reencode)
         if input.is_dir():
-            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, sound)
+            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, reference or None)
         else:
             if prompts_csv is not None or audio_only:
                 raise V2AError("--prompts-csv and --audio-only apply to folder input")
-            probe_video(input)  # a bad input fails before the slow model load
-            jobs = None
-        if jobs is None:
-            from .api import default_output_path
-            from .media.mux import check_output
+            from .api import check_job, default_output_path
 
             target = output if output is not None else default_output_path(input)
-            check_output(target, overwrite, source=input)  # before loading the model: fail fast
+            check_job(input, target, keep_original_audio=keep_original_audio, overwrite=overwrite, **options)
+            jobs = None
+        from .media.audio import load_references
         from .presets import resolve_device
+        from .signal.audio import DEFAULT_AUDIO
 
+        load_references(reference or None, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
         resolve_device(device)  # an unknown device fails before the slow model load
         pipe = _load(model, device, dtype, quiet)
         settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
@@ -153,16 +152,17 @@ def add_sound(
             from . import api
 
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
-            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt, reference=sound,
-                                    keep_original_audio=keep_original_audio, overwrite=overwrite, pipeline=pipe,
-                                    settings=settings)
+            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
+                                    reference=reference or None, keep_original_audio=keep_original_audio,
+                                    overwrite=overwrite, pipeline=pipe, settings=settings, progress=not quiet,
+                                    **options)
             if not quiet:
                 typer.echo(f"wrote {written}")
             return
         from .batch import run_jobs
 
         report = run_jobs(pipe, jobs, settings, keep_original_audio=keep_original_audio, overwrite=overwrite,
-                          quiet=quiet)
+                          quiet=quiet, **options)
         if not quiet or report.failed:
             typer.echo(report.summary(), err=bool(report.failed))
         if report.failed:
