@@ -200,6 +200,10 @@ def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
         ((gif, "-o", tmp_path / "anim.mp4"), "its gif video cannot be copied into .mp4 as it is; .mkv and .mov can hold it"),
         ((clip_path, "-o", tmp_path / "still.png"), "unsupported output type '.png'"),
         ((sound, "-o", tmp_path / "x.mp4"), "has no video stream"),
+        ((clip_path, "--start", "0:05"), "start 5 s is not before the end of the video (2 s)"),
+        ((clip_path, "--start", "1", "--end", "0.5"), "end 0.5 s must come after start 1 s"),
+        ((clip_path, "--end", "1:2:3:4"), "end '1:2:3:4': not a time"),
+        ((clip_path, "--mix", "-6"), "has no audio to mix the new sound under"),
     ]
     before = sorted(p.name for p in tmp_path.iterdir())
     for args, fragment in cases:
@@ -211,6 +215,21 @@ def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
         assert result.stdout.strip() == "torch loaded: False", (args, result.stdout)
         assert seconds < 3.0, (args, seconds)
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_segment_and_mix(tmp_path):
+    source = write_video(tmp_path / "in.mp4", moving_square_frames(30), fps=10, audio_seconds=3.0)
+    out = tmp_path / "out.mp4"
+    result = v2a("add-sound", source, "-o", out, "--start", "0.5", "--end", "00:00:02.000", "--mix", "-6",
+                 "--prompt", "rain", "--model", "debug", "--steps", "2", "--seed", "3", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert video_packets(out) == video_packets(source)  # the video is still copied
+    import av
+
+    with av.open(str(out)) as container:
+        [audio] = container.streams.audio
+        seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
+    assert seconds == pytest.approx(3.0, abs=0.05)  # one track: the input's audio with the new sound mixed in
 
 
 def test_reencode_on_request(tmp_path):

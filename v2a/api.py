@@ -22,8 +22,9 @@ import numpy as np
 
 from .errors import V2AError
 from .media.audio import load_references
-from .media.decode import VideoClip, decode_video, probe_video
+from .media.decode import VideoClip, check_span, decode_video, probe_video
 from .media.mux import AUDIO_EXTENSIONS, check_container, check_output, mux_soundtrack, write_audio
+from .media.soundtrack import compose_track, input_audio
 from .settings import DEFAULTS, GenerationSettings
 
 def default_output_path(video_path: str | os.PathLike) -> Path:
@@ -48,11 +49,13 @@ def generate(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     reference=None,
+    start: float | str | None = None,
+    end: float | str | None = None,
     pipeline=None,
     settings: GenerationSettings = DEFAULTS,
     **overrides,
 ) -> tuple[np.ndarray, int]:
-    """Generates a soundtrack for one video.
+    """Generates a soundtrack for one video, or for a span of it.
 
     Args:
         video: a video file path, a decoded ``VideoClip``, or ``(T, H, W, 3)`` uint8 frames.
@@ -62,6 +65,8 @@ def generate(
         reference: a sound to imitate: an audio file, a video file (its audio track is used), a
             waveform with its rate ``(waveform, rate)``, or a list of these (joined, each cut to an
             equal share of the 10 s used). The video still decides when sounds happen.
+        start, end: the span to make sound for, in seconds or as ``"HH:MM:SS.mmm"``; None: from
+            the beginning, to the end. The model sees only the frames of the span.
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
         settings: the sampler settings (:class:`v2a.settings.GenerationSettings`).
         **overrides: fields of ``settings`` to change for this call: ``seed`` (the same seed gives
@@ -70,7 +75,7 @@ def generate(
             ``window_seconds``.
 
     Returns:
-        ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video.
+        ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video (or span).
     """
     import torch
 
@@ -80,6 +85,9 @@ def generate(
     settings = replace(settings, **overrides)
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
     clip = _as_clip(video, fps, times)
+    span = check_span(start, end, clip.duration)
+    if span is not None:
+        clip = clip.cut(*span)
     pipe = pipeline if pipeline is not None else load_pipeline()
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
     out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, generator=generator,
@@ -87,30 +95,54 @@ def generate(
     return out.waveforms[0], out.sample_rate
 
 
-def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, keep_original_audio: bool = False,
-              reencode: bool = False, overwrite: bool = False) -> None:
+def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, start=None, end=None,
+              mix_db: float | None = None, keep_original_audio: bool = False, reencode: bool = False,
+              overwrite: bool = False) -> tuple[float, float] | None:
     """Every check of an :func:`add_sound` job that needs no model, in milliseconds: the input holds
     a decodable video stream, the output may be written and its container can hold that stream
-    (or ``reencode``). Raises a one-line V2AError for the first that fails."""
+    (or ``reencode``), the span lies within the video, ``mix_db`` has audio to mix under. Raises a
+    one-line V2AError for the first that fails; returns the span ``(start, end)`` in seconds (None:
+    the whole video), as the container's header measures the video."""
     video_path, output_path = Path(video_path), Path(output_path)
-    probe_video(video_path)
+    info = probe_video(video_path)
     check_output(output_path, overwrite, source=video_path)
     check_container(video_path, output_path, keep_original_audio=keep_original_audio, reencode=reencode)
+    if mix_db is not None and not info.has_audio:
+        raise V2AError(f"{video_path}: has no audio to mix the new sound under (leave out --mix)")
+    return check_span(start, end, info.duration)
 
 
 def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, waveform: np.ndarray,
-                 sample_rate: int, *, keep_original_audio: bool = False, reencode: bool = False,
+                 sample_rate: int, *, span: tuple[float, float] | None = None, duration: float | None = None,
+                 keep_original_audio: bool = False, mix_db: float | None = None, reencode: bool = False,
                  overwrite: bool = False, progress: bool = False) -> Path:
     """Writes a generated waveform: muxed into a copy of the video, or alone for .wav/.flac.
 
-    ``reencode`` re-encodes the video if the output's container cannot hold it as it is;
-    ``progress`` shows a progress bar while doing so.
+    Args:
+        waveform: mono audio for the whole video, or for ``span`` if given.
+        span: ``(start, end)`` seconds the waveform was made for. Outside it the input's own audio
+            stays (silence if it has none, or with ``keep_original_audio``).
+        duration: seconds of video (for a span; default: as the container's header says).
+        keep_original_audio: also keep the input's audio as it is, as an extra track.
+        mix_db: mix the waveform at this level (dB) under the input's own audio instead of
+            replacing that audio.
+        reencode: re-encode the video if the output's container cannot hold it as it is.
+        progress: show a progress bar while re-encoding.
     """
     output_path = Path(output_path)
+    if span is None:
+        duration = len(waveform) / sample_rate
+    elif duration is None:
+        duration = probe_video(video_path).duration
+    replaces = span is not None and not keep_original_audio  # the input's audio stays outside the span
+    original = input_audio(video_path) if mix_db is not None or replaces else None
+    track = compose_track(waveform, sample_rate, duration=duration, start=span[0] if span else 0.0,
+                          original=original, mix_db=mix_db)
     if output_path.suffix.lower() in AUDIO_EXTENSIONS:
-        return write_audio(output_path, waveform, sample_rate, overwrite=overwrite)
-    return mux_soundtrack(video_path, output_path, waveform, sample_rate, keep_original_audio=keep_original_audio,
-                          overwrite=overwrite, reencode=reencode, progress=progress)
+        return write_audio(output_path, track.samples, track.sample_rate, overwrite=overwrite)
+    return mux_soundtrack(video_path, output_path, track.samples, track.sample_rate,
+                          keep_original_audio=keep_original_audio, overwrite=overwrite, reencode=reencode,
+                          progress=progress)
 
 
 def add_sound(
@@ -120,6 +152,9 @@ def add_sound(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     reference=None,
+    start: float | str | None = None,
+    end: float | str | None = None,
+    mix_db: float | None = None,
     keep_original_audio: bool = False,
     reencode: bool = False,
     overwrite: bool = False,
@@ -128,7 +163,7 @@ def add_sound(
     progress: bool = False,
     **overrides,
 ) -> Path:
-    """Generates a soundtrack for ``video_path`` and writes it to ``output_path``.
+    """Generates a soundtrack for ``video_path`` (or a span of it) and writes it to ``output_path``.
 
     The output defaults to ``<name>.v2a.<ext>`` beside the input. A ``.wav`` or ``.flac``
     output gets the audio alone; any video extension gets the original video stream copied
@@ -136,7 +171,8 @@ def add_sound(
     ``keep_original_audio``). The input is never modified; the output appears atomically.
 
     Every check that needs no model (:func:`check_job`) runs before anything is loaded or
-    generated. ``reencode`` and ``progress`` are as for :func:`write_result`; ``reference``,
+    generated. ``start``/``end`` are as for :func:`generate`; ``mix_db``, ``keep_original_audio``,
+    ``reencode`` and ``progress`` as for :func:`write_result`; ``reference``,
     ``settings`` and ``overrides`` as for :func:`generate`.
     """
     from .presets import load_pipeline
@@ -144,14 +180,19 @@ def add_sound(
 
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
-    check_job(video_path, output_path, keep_original_audio=keep_original_audio, reencode=reencode, overwrite=overwrite)
+    check_job(video_path, output_path, start=start, end=end, mix_db=mix_db, keep_original_audio=keep_original_audio,
+              reencode=reencode, overwrite=overwrite)
     settings = replace(settings, **overrides)
-    load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
+    sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # before the model loads
+    sound = (sound, DEFAULT_AUDIO.sample_rate) if sound is not None else None
     pipe = pipeline if pipeline is not None else load_pipeline()
-    waveform, rate = generate(video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
-                              pipeline=pipe, settings=settings)
-    return write_result(video_path, output_path, waveform, rate, keep_original_audio=keep_original_audio,
-                        reencode=reencode, overwrite=overwrite, progress=progress)
+    clip = decode_video(video_path)
+    span = check_span(start, end, clip.duration)
+    waveform, rate = generate(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, start=start,
+                              end=end, pipeline=pipe, settings=settings)
+    return write_result(video_path, output_path, waveform, rate, span=span, duration=clip.duration,
+                        keep_original_audio=keep_original_audio, mix_db=mix_db, reencode=reencode,
+                        overwrite=overwrite, progress=progress)
 
 
 __all__ = ["GenerationSettings", "add_sound", "check_job", "default_output_path", "generate", "write_result"]

@@ -115,6 +115,13 @@ def add_sound(
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
     keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
+    start: Optional[str] = typer.Option(
+        None, "--start", help="Make sound from this time on (seconds or HH:MM:SS.mmm); outside the span the "
+                              "input's audio stays."),
+    end: Optional[str] = typer.Option(None, "--end", help="Make sound up to this time (seconds or HH:MM:SS.mmm)."),
+    mix: Optional[float] = typer.Option(
+        None, "--mix", metavar="DB", help="Mix the new sound under the input's audio at this level in dB (e.g. -6) "
+                                         "instead of replacing it."),
     reencode: bool = typer.Option(
         False, "--reencode", help="Re-encode the video (H.264; VP9 in .webm) if the output container cannot hold it "
                                   "as it is. Without it such a video is refused before any work."),
@@ -129,7 +136,7 @@ def add_sound(
         from .errors import V2AError
 
         # Every check that needs no model comes first, and imports no torch: a refusal takes a moment.
-        options = dict(reencode=reencode)
+        options = dict(start=start, end=end, mix_db=mix, reencode=reencode)
         if input.is_dir():
             jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, reference or None)
         else:

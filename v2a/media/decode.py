@@ -73,6 +73,17 @@ class VideoClip:
             duration = float(times[-1] + step)
         return cls(frames=_resize_frames(frames), times=times - times[0], duration=float(duration))
 
+    def cut(self, start: float, end: float) -> "VideoClip":
+        """The part from ``start`` to ``end`` seconds (a span from :func:`check_span`) as a clip of its own.
+
+        Its first frame is the one on screen at ``start``, so a span that begins between two frames
+        still sees the picture shown then.
+        """
+        first = max(0, int(np.searchsorted(self.times, start, side="right")) - 1)
+        last = int(np.searchsorted(self.times, end, side="left"))
+        times = np.maximum(self.times[first:last] - start, 0.0)
+        return VideoClip(frames=self.frames[first:last], times=times, duration=end - start)
+
 
 def _analysis_size(width: int, height: int, short_side: int = ANALYSIS_SHORT_SIDE) -> tuple[int, int]:
     scale = min(1.0, short_side / min(width, height))
@@ -185,6 +196,49 @@ def _packet_duration(container, path: Path) -> float:
         first = t if first is None else min(first, t)
         end = max(end, t + float((packet.duration or 0) * packet.time_base))
     return end - (first or 0.0)
+
+
+# A span's end this far past the video's end is taken as its end: a container's duration and the
+# decoded frames' may differ by a frame.
+SPAN_SLACK = 0.1
+
+
+def parse_time(value: float | str, name: str = "time") -> float:
+    """Seconds from a number, ``"12.5"``, ``"MM:SS.mmm"`` or ``"HH:MM:SS.mmm"``."""
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        parts = str(value).strip().split(":")
+        try:
+            if len(parts) > 3 or any(not p.strip() for p in parts):
+                raise ValueError
+            seconds = 0.0
+            for i, part in enumerate(parts):
+                number = float(part)
+                if i and not 0 <= number < 60 or i < len(parts) - 1 and number != int(number):
+                    raise ValueError  # minutes and seconds below 60, only the last field with a fraction
+                seconds = seconds * 60 + number
+        except ValueError:
+            raise V2AError(f"{name} {value!r}: not a time (give seconds, or HH:MM:SS.mmm)") from None
+    if not np.isfinite(seconds) or seconds < 0:
+        raise V2AError(f"{name} {value!r}: must be a time of 0 s or more")
+    return seconds
+
+
+def check_span(start: float | str | None, end: float | str | None, duration: float) -> tuple[float, float] | None:
+    """``(start, end)`` in seconds for a span of a video ``duration`` seconds long, or None for the
+    whole video; a one-line V2AError for a span that is empty or outside the video."""
+    if start is None and end is None:
+        return None
+    first = 0.0 if start is None else parse_time(start, "start")
+    last = duration if end is None else parse_time(end, "end")
+    if first >= duration:
+        raise V2AError(f"start {first:g} s is not before the end of the video ({duration:g} s)")
+    if last > duration + SPAN_SLACK:
+        raise V2AError(f"end {last:g} s is past the end of the video ({duration:g} s)")
+    if last <= first:
+        raise V2AError(f"end {last:g} s must come after start {first:g} s")
+    return first, min(last, duration)
 
 
 def decode_video(path: str | os.PathLike) -> VideoClip:
