@@ -30,7 +30,7 @@ def audio_frames(waveform: np.ndarray, sample_rate: int, codec_ctx, start_pts: i
         if fmt.name.startswith("s16"):
             chunk = (np.clip(chunk, -1, 1) * 32767).astype(np.int16)
         elif fmt.name.startswith("s32"):
-            chunk = (np.clip(chunk, -1, 1) * 2147483647).astype(np.int32)
+            chunk = (np.clip(chunk, -1, 1).astype(np.float64) * 2147483647).astype(np.int32)  # float32 rounds 2**31-1 up
         if not fmt.is_planar:  # packed formats interleave the channels in one plane
             chunk = chunk.T.reshape(1, -1)
         frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=fmt.name, layout=layout)
