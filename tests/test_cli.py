@@ -196,6 +196,7 @@ def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
     sound = write_audio_only(tmp_path / "sound.m4a")
+    (tmp_path / "taken.mp4.json").write_text("{}")
     cases = [
         ((gif, "-o", tmp_path / "anim.mp4"), "its gif video cannot be copied into .mp4 as it is; .mkv and .mov can hold it"),
         ((clip_path, "-o", tmp_path / "still.png"), "unsupported output type '.png'"),
@@ -204,6 +205,7 @@ def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
         ((clip_path, "--start", "1", "--end", "0.5"), "end 0.5 s must come after start 1 s"),
         ((clip_path, "--end", "1:2:3:4"), "end '1:2:3:4': not a time"),
         ((clip_path, "--mix", "-6"), "has no audio to mix the new sound under"),
+        ((clip_path, "-o", tmp_path / "taken.mp4", "--sidecar"), "taken.mp4.json: already exists"),
     ]
     before = sorted(p.name for p in tmp_path.iterdir())
     for args, fragment in cases:
@@ -217,11 +219,11 @@ def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
 
 
-def test_segment_and_mix(tmp_path):
+def test_segment_mix_sidecar_and_info(tmp_path):
     source = write_video(tmp_path / "in.mp4", moving_square_frames(30), fps=10, audio_seconds=3.0)
     out = tmp_path / "out.mp4"
     result = v2a("add-sound", source, "-o", out, "--start", "0.5", "--end", "00:00:02.000", "--mix", "-6",
-                 "--prompt", "rain", "--model", "debug", "--steps", "2", "--seed", "3", "--quiet")
+                 "--sidecar", "--prompt", "rain", "--model", "debug", "--steps", "2", "--seed", "3", "--quiet")
     assert result.returncode == 0, result.stderr
     assert video_packets(out) == video_packets(source)  # the video is still copied
     import av
@@ -230,6 +232,15 @@ def test_segment_and_mix(tmp_path):
         [audio] = container.streams.audio
         seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
     assert seconds == pytest.approx(3.0, abs=0.05)  # one track: the input's audio with the new sound mixed in
+    info = v2a("info", out)
+    assert info.returncode == 0, info.stderr
+    import json
+
+    record = json.loads(info.stdout)
+    assert record["span"] == [0.5, 2.0] and record["mix_db"] == -6.0 and record["prompt"] == "rain"
+    assert record["seed"] == 3 and record["model"] == "debug"
+    assert json.loads((tmp_path / "out.mp4.json").read_text()) == record
+    assert_one_line_error(v2a("info", source), "records no v2a provenance")
 
 
 def test_reencode_on_request(tmp_path):

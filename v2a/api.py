@@ -23,8 +23,9 @@ import numpy as np
 from .errors import V2AError
 from .media.audio import load_references
 from .media.decode import VideoClip, check_span, decode_video, probe_video
-from .media.mux import AUDIO_EXTENSIONS, check_container, check_output, mux_soundtrack, write_audio
+from .media.mux import AUDIO_EXTENSIONS, check_container, check_output, keeps_tags, mux_soundtrack, write_audio
 from .media.soundtrack import compose_track, input_audio
+from .provenance import provenance_record, sidecar_path, to_metadata, write_sidecar
 from .settings import DEFAULTS, GenerationSettings
 
 def default_output_path(video_path: str | os.PathLike) -> Path:
@@ -97,7 +98,7 @@ def generate(
 
 def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, start=None, end=None,
               mix_db: float | None = None, keep_original_audio: bool = False, reencode: bool = False,
-              overwrite: bool = False) -> tuple[float, float] | None:
+              sidecar: bool = False, overwrite: bool = False) -> tuple[float, float] | None:
     """Every check of an :func:`add_sound` job that needs no model, in milliseconds: the input holds
     a decodable video stream, the output may be written and its container can hold that stream
     (or ``reencode``), the span lies within the video, ``mix_db`` has audio to mix under. Raises a
@@ -106,6 +107,8 @@ def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, 
     video_path, output_path = Path(video_path), Path(output_path)
     info = probe_video(video_path)
     check_output(output_path, overwrite, source=video_path)
+    if sidecar or not keeps_tags(output_path):
+        check_output(sidecar_path(output_path), overwrite)
     check_container(video_path, output_path, keep_original_audio=keep_original_audio, reencode=reencode)
     if mix_db is not None and not info.has_audio:
         raise V2AError(f"{video_path}: has no audio to mix the new sound under (leave out --mix)")
@@ -115,7 +118,8 @@ def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, 
 def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, waveform: np.ndarray,
                  sample_rate: int, *, span: tuple[float, float] | None = None, duration: float | None = None,
                  keep_original_audio: bool = False, mix_db: float | None = None, reencode: bool = False,
-                 overwrite: bool = False, progress: bool = False) -> Path:
+                 provenance: dict | None = None, sidecar: bool = False, overwrite: bool = False,
+                 progress: bool = False) -> Path:
     """Writes a generated waveform: muxed into a copy of the video, or alone for .wav/.flac.
 
     Args:
@@ -127,6 +131,10 @@ def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, 
         mix_db: mix the waveform at this level (dB) under the input's own audio instead of
             replacing that audio.
         reencode: re-encode the video if the output's container cannot hold it as it is.
+        provenance: the record of how the waveform was made (:func:`v2a.provenance.provenance_record`),
+            written into the output's tags.
+        sidecar: also write ``provenance`` as JSON beside the output (always done for containers
+            that keep no tags).
         progress: show a progress bar while re-encoding.
     """
     output_path = Path(output_path)
@@ -138,11 +146,16 @@ def write_result(video_path: str | os.PathLike, output_path: str | os.PathLike, 
     original = input_audio(video_path) if mix_db is not None or replaces else None
     track = compose_track(waveform, sample_rate, duration=duration, start=span[0] if span else 0.0,
                           original=original, mix_db=mix_db)
+    metadata = to_metadata(provenance) if provenance is not None else None
     if output_path.suffix.lower() in AUDIO_EXTENSIONS:
-        return write_audio(output_path, track.samples, track.sample_rate, overwrite=overwrite)
-    return mux_soundtrack(video_path, output_path, track.samples, track.sample_rate,
-                          keep_original_audio=keep_original_audio, overwrite=overwrite, reencode=reencode,
-                          progress=progress)
+        written = write_audio(output_path, track.samples, track.sample_rate, overwrite=overwrite, metadata=metadata)
+    else:
+        written = mux_soundtrack(video_path, output_path, track.samples, track.sample_rate,
+                                 keep_original_audio=keep_original_audio, overwrite=overwrite, reencode=reencode,
+                                 metadata=metadata, progress=progress)
+    if provenance is not None and (sidecar or not keeps_tags(output_path)):
+        write_sidecar(output_path, provenance, overwrite=overwrite)
+    return written
 
 
 def add_sound(
@@ -157,6 +170,7 @@ def add_sound(
     mix_db: float | None = None,
     keep_original_audio: bool = False,
     reencode: bool = False,
+    sidecar: bool = False,
     overwrite: bool = False,
     pipeline=None,
     settings: GenerationSettings = DEFAULTS,
@@ -168,11 +182,12 @@ def add_sound(
     The output defaults to ``<name>.v2a.<ext>`` beside the input. A ``.wav`` or ``.flac``
     output gets the audio alone; any video extension gets the original video stream copied
     bit for bit with the new soundtrack (the input's audio is replaced unless
-    ``keep_original_audio``). The input is never modified; the output appears atomically.
+    ``keep_original_audio``). The input is never modified; the output appears atomically, with
+    the record of how it was made in its tags (``v2a info`` prints it).
 
     Every check that needs no model (:func:`check_job`) runs before anything is loaded or
     generated. ``start``/``end`` are as for :func:`generate`; ``mix_db``, ``keep_original_audio``,
-    ``reencode`` and ``progress`` as for :func:`write_result`; ``reference``,
+    ``reencode``, ``sidecar`` and ``progress`` as for :func:`write_result`; ``reference``,
     ``settings`` and ``overrides`` as for :func:`generate`.
     """
     from .presets import load_pipeline
@@ -181,7 +196,7 @@ def add_sound(
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
     check_job(video_path, output_path, start=start, end=end, mix_db=mix_db, keep_original_audio=keep_original_audio,
-              reencode=reencode, overwrite=overwrite)
+              reencode=reencode, sidecar=sidecar, overwrite=overwrite)
     settings = replace(settings, **overrides)
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # before the model loads
     sound = (sound, DEFAULT_AUDIO.sample_rate) if sound is not None else None
@@ -190,9 +205,11 @@ def add_sound(
     span = check_span(start, end, clip.duration)
     waveform, rate = generate(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, start=start,
                               end=end, pipeline=pipe, settings=settings)
+    record = provenance_record(pipe, video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
+                               settings=settings, span=span, mix_db=mix_db)
     return write_result(video_path, output_path, waveform, rate, span=span, duration=clip.duration,
                         keep_original_audio=keep_original_audio, mix_db=mix_db, reencode=reencode,
-                        overwrite=overwrite, progress=progress)
+                        provenance=record, sidecar=sidecar, overwrite=overwrite, progress=progress)
 
 
 __all__ = ["GenerationSettings", "add_sound", "check_job", "default_output_path", "generate", "write_result"]

@@ -125,6 +125,8 @@ def add_sound(
     reencode: bool = typer.Option(
         False, "--reencode", help="Re-encode the video (H.264; VP9 in .webm) if the output container cannot hold it "
                                   "as it is. Without it such a video is refused before any work."),
+    sidecar: bool = typer.Option(False, "--sidecar", help="Also write how the output was made as JSON beside it "
+                                                          "(<output>.json); it is always in the output's tags."),
     prompts_csv: Optional[Path] = typer.Option(
         None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt][,reference]."),
     audio_only: bool = typer.Option(False, "--audio-only", help="Folder mode: write .wav files instead of videos."),
@@ -136,7 +138,7 @@ def add_sound(
         from .errors import V2AError
 
         # Every check that needs no model comes first, and imports no torch: a refusal takes a moment.
-        options = dict(start=start, end=end, mix_db=mix, reencode=reencode)
+        options = dict(start=start, end=end, mix_db=mix, reencode=reencode, sidecar=sidecar)
         if input.is_dir():
             jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, reference or None)
         else:
@@ -174,6 +176,17 @@ def add_sound(
             typer.echo(report.summary(), err=bool(report.failed))
         if report.failed:
             raise typer.Exit(1)
+
+
+@app.command("info")
+def info(file: Path = typer.Argument(..., help="A file written by v2a add-sound, or its .json sidecar.")):
+    """Print how an output was made (the record v2a writes into every output)."""
+    with _user_errors():
+        import json
+
+        from .provenance import read_provenance
+
+        typer.echo(json.dumps(read_provenance(file), indent=2, sort_keys=True))
 
 
 def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only, reference):

@@ -45,6 +45,9 @@ _AUDIO_CODEC = {"webm": "libopus", "ogg": "libopus", "avi": "libmp3lame", "mpeg"
 # visually lossless; x264's "medium" and libvpx's cpu-used 4 are the usual balance of speed and size.
 _REENCODE = {"webm": ("libvpx-vp9", {"crf": "20", "b": "0", "row-mt": "1", "deadline": "good", "cpu-used": "4"}),
              None: ("libx264", {"crf": "18", "preset": "medium"})}
+# Muxers with no tag that keeps the provenance record (MPEG-TS and -PS have none, 3GP only a few
+# fixed ones): their outputs always get a sidecar.
+_NO_TAGS = {"mpegts", "mpeg", "3gp"}
 _TRIAL_PACKETS = 8  # video packets a trial write muxes: enough for errors that only the packets show
 # Options for the container's own muxer. AVI counts video time in frames and stores no audio
 # times: shifting every stream by the MP3 encoder's priming (50 ms of negative time), as FFmpeg
@@ -93,9 +96,10 @@ def atomic_output(target: Path, overwrite: bool, source: Path | None = None):
         tmp.unlink(missing_ok=True)
 
 
-def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, overwrite: bool = False) -> Path:
+def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, overwrite: bool = False,
+                metadata: dict[str, str] | None = None) -> Path:
     """Writes float audio (mono ``(samples,)`` or ``(channels, samples)``) as 16-bit WAV or FLAC,
-    chosen by the extension."""
+    chosen by the extension; ``metadata`` may carry a ``comment`` (the provenance record)."""
     import soundfile as sf
 
     path = Path(path)
@@ -105,7 +109,10 @@ def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, ov
     audio = np.asarray(audio, dtype=np.float32)
     audio = audio[None] if audio.ndim == 1 else audio
     with atomic_output(path, overwrite) as tmp:
-        sf.write(str(tmp), np.clip(audio, -1.0, 1.0).T, sample_rate, format=fmt, subtype="PCM_16")
+        with sf.SoundFile(str(tmp), "w", sample_rate, len(audio), format=fmt, subtype="PCM_16") as handle:
+            if metadata and "comment" in metadata:
+                handle.comment = metadata["comment"]  # WAV: a LIST/INFO chunk; FLAC: a Vorbis comment
+            handle.write(np.clip(audio, -1.0, 1.0).T)
     return path
 
 
@@ -117,6 +124,12 @@ def container_format(path: str | os.PathLike) -> str:
         raise V2AError(f"{path}: unsupported output type '{path.suffix}' (use .mp4, .mov, .mkv, .webm, .avi, "
                        f".wav or .flac)")
     return fmt
+
+
+def keeps_tags(output_path: str | os.PathLike) -> bool:
+    """Whether the output's container keeps the provenance record in its tags."""
+    output_path = Path(output_path)
+    return output_path.suffix.lower() in AUDIO_EXTENSIONS or container_format(output_path) not in _NO_TAGS
 
 
 def check_container(video_path: str | os.PathLike, output_path: str | os.PathLike, *,
@@ -200,7 +213,7 @@ def _fits(video_path, fmt: str, *, keep_original_audio: bool = False, reencode: 
 
 def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike, audio: np.ndarray,
                    sample_rate: int, keep_original_audio: bool = False, overwrite: bool = False, *,
-                   reencode: bool = False, progress: bool = False) -> Path:
+                   reencode: bool = False, metadata: dict[str, str] | None = None, progress: bool = False) -> Path:
     """Writes ``output_path``: the video streams of ``video_path`` copied as they are, plus ``audio``.
 
     Args:
@@ -213,6 +226,7 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
         overwrite: replace ``output_path`` if it exists.
         reencode: if the container cannot hold the video stream as it is, re-encode it (H.264;
             VP9 in WebM) instead of refusing. A stream that fits is copied all the same.
+        metadata: container metadata to write, e.g. ``{"comment": ...}``.
         progress: show a progress bar while re-encoding.
     """
     video_path, output_path = Path(video_path), Path(output_path)
@@ -226,14 +240,16 @@ def mux_soundtrack(video_path: str | os.PathLike, output_path: str | os.PathLike
 
         try:
             _write(video_path, tmp, fmt, audio[None] if audio.ndim == 1 else audio, sample_rate,
-                   keep_original_audio=keep_original_audio, reencode=needs_reencode, progress=progress)
+                   keep_original_audio=keep_original_audio, reencode=needs_reencode, metadata=metadata,
+                   progress=progress)
         except av.FFmpegError as err:
             raise V2AError(f"{output_path}: writing failed ({ffmpeg_reason(err)})") from None
     return output_path
 
 
 def _write(video_path: Path, target: Path, fmt: str, audio: np.ndarray, sample_rate: int, *,
-           keep_original_audio: bool, reencode: bool, progress: bool = False, trial: bool = False) -> None:
+           keep_original_audio: bool, reencode: bool, metadata: dict[str, str] | None = None,
+           progress: bool = False, trial: bool = False) -> None:
     """Writes ``target`` as the muxer ``fmt``: the video streams copied (or the first re-encoded), the
     ``(channels, samples)`` audio encoded, the original audio copied if kept. A ``trial`` write
     stops after the first few video packets."""
@@ -258,6 +274,10 @@ def _write(video_path: Path, target: Path, fmt: str, audio: np.ndarray, sample_r
             if global_header:
                 audio_out.codec_context.flags |= av.codec.context.Flags.global_header
             outputs.update({s.index: sink.add_stream_from_template(s, opaque=True) for s in audio_in})
+            sink.metadata.update(metadata or {})
+            # Ogg keeps tags only per stream (in each stream's comment header), so the new audio
+            # stream carries them too
+            audio_out.metadata.update(metadata or {})
             if rate != sample_rate:
                 from ..signal.audio import resample
 
