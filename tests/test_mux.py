@@ -248,3 +248,25 @@ def test_stereo_track_and_no_video_stream(tmp_path, clip_path):
     sound = write_audio_only(tmp_path / "sound.m4a")
     with pytest.raises(V2AError, match="has no video stream"):
         check_container(sound, tmp_path / "x.mkv")
+
+
+def test_a_kept_audio_stream_that_does_not_fit_is_named(tmp_path):
+    from v2a.media.write import encode_audio
+
+    source = tmp_path / "wma.avi"  # MPEG-4 video (fits MP4) with WMA audio (does not)
+    with av.open(str(source), "w") as container:
+        video = container.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("wmav2", rate=RATE, layout="mono")
+        sound.bit_rate = 64000
+        for i, image in enumerate(moving_square_frames(10)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        encode_audio(container, sound, tone(1.0), RATE)
+    assert check_container(source, tmp_path / "out.mp4") is False  # the new audio alone: fine
+    with pytest.raises(V2AError) as err:
+        check_container(source, tmp_path / "out.mp4", keep_original_audio=True)
+    assert str(err.value) == (f"{source}: its original wmav2 audio cannot be kept in .mp4; .mkv, .mov and .avi "
+                              "can hold it, or leave out --keep-original-audio")

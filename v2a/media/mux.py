@@ -150,14 +150,16 @@ def check_container(video_path: str | os.PathLike, output_path: str | os.PathLik
         return False
     if keep_original_audio and _fits(video_path, fmt):
         holders = _holders(video_path, output_path, keep_original_audio=True)
+        advice = f"{_listed(holders)} can hold it, or " if holders else ""
         raise V2AError(f"{video_path}: its original {_codec(video_path, 'audio')} audio cannot be kept in "
-                       f"{output_path.suffix}; {_name(holders, 'leave out --keep-original-audio')}")
+                       f"{output_path.suffix}; {advice}leave out --keep-original-audio")
     if reencode:
         if _fits(video_path, fmt, keep_original_audio=keep_original_audio, reencode=True):
             return True
         raise V2AError(f"{output_path}: cannot write a {output_path.suffix} file even re-encoding the video")
     holders = _holders(video_path, output_path, keep_original_audio=keep_original_audio)
-    advice = _name(holders, "or pass --reencode") if holders else "no container holds it as it is: pass --reencode"
+    advice = f"{_listed(holders)} can hold it (or pass --reencode)" if holders else \
+        "no container holds it as it is: pass --reencode"
     raise V2AError(f"{video_path}: its {_codec(video_path, 'video')} video cannot be copied into "
                    f"{output_path.suffix} as it is; {advice}")
 
@@ -167,11 +169,9 @@ def _holders(video_path, output_path: Path, keep_original_audio: bool) -> list[s
             and _fits(video_path, OUTPUT_FORMATS[ext], keep_original_audio=keep_original_audio)]
 
 
-def _name(holders: list[str], otherwise: str) -> str:
-    if not holders:
-        return otherwise
-    listed = holders[0] if len(holders) == 1 else f"{', '.join(holders[:-1])} and {holders[-1]}"
-    return f"{listed} can hold it ({otherwise})" if otherwise.startswith("or ") else f"{listed} can hold it, or {otherwise}"
+def _listed(extensions: list[str]) -> str:
+    """``[".mkv", ".mov", ".avi"]`` -> ``".mkv, .mov and .avi"``."""
+    return extensions[0] if len(extensions) == 1 else f"{', '.join(extensions[:-1])} and {extensions[-1]}"
 
 
 def _codec(video_path, kind: str) -> str:
