@@ -28,18 +28,25 @@ def test_every_output_records_how_it_was_made(tmp_path, debug_pipe, ext):
     assert not sidecar_path(out).exists()  # only when asked (or where tags cannot hold it)
 
 
-def test_references_are_recorded_by_name(tmp_path, debug_pipe, clip_path, monkeypatch):
-    # the debug model takes no reference sound; what matters here is what the record names
-    from v2a import api
-
-    monkeypatch.setattr(api, "generate", lambda *a, **k: (np.zeros(2 * 22050, np.float32), 22050))
+def test_references_and_banks_are_recorded_by_name(tmp_path, reference_pipe, clip_path):
     import soundfile as sf
 
-    for name in ("door.wav", "bell.flac"):
-        sf.write(tmp_path / name, 0.3 * np.sin(np.arange(22050) / 5.0), 22050)
-    out = add_sound(clip_path, tmp_path / "out.mp4", reference=[tmp_path / "door.wav", tmp_path / "bell.flac"],
-                    pipeline=debug_pipe)
-    assert read_provenance(out)["reference"] == ["door.wav", "bell.flac"]
+    from v2a.bank import build_bank, folder_items
+
+    sounds = tmp_path / "sounds"
+    sounds.mkdir()
+    for name, hz in (("door_slam.wav", 90), ("rain.flac", 300)):
+        sf.write(sounds / name, 0.3 * np.sin(2 * np.pi * hz * np.arange(2 * 22050) / 22050), 22050)
+    out = add_sound(clip_path, tmp_path / "out.mp4", reference=[sounds / "door_slam.wav", sounds / "rain.flac"],
+                    pipeline=reference_pipe, steps=2)
+    record = read_provenance(out)
+    assert record["reference"] == ["door_slam.wav", "rain.flac"] and record["bank"] is None
+    bank = build_bank(reference_pipe, folder_items(sounds, 22050)).save(tmp_path / "mine.bank.safetensors")
+    out = add_sound(clip_path, tmp_path / "banked.mp4", prompt="rain", bank=bank, pipeline=reference_pipe, steps=2)
+    record = read_provenance(out)
+    assert record["reference"] is None and record["bank"] == "mine.bank.safetensors"
+    assert record["bank_retrieved"] and set(record["bank_retrieved"]) <= {"door slam", "rain"}
+    assert record["bank_entries"] == 2  # the settings that say how many
 
 
 def test_sidecar_and_containers_without_tags(tmp_path, debug_pipe, clip_path):

@@ -50,6 +50,7 @@ def generate(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     reference=None,
+    bank=None,
     start: float | str | None = None,
     end: float | str | None = None,
     pipeline=None,
@@ -66,6 +67,12 @@ def generate(
         reference: a sound to imitate: an audio file, a video file (its audio track is used), a
             waveform with its rate ``(waveform, rate)``, or a list of these (joined, each cut to an
             equal share of the 10 s used). The video still decides when sounds happen.
+        bank: where a clip without ``reference`` looks one up: None (default) follows
+            ``settings.use_bank`` (the shipped bank, for a model that takes reference sounds), True
+            is the shipped bank, a path or a :class:`v2a.bank.SoundBank` another, False none. The
+            prompt (without one, the pictures) retrieves ``settings.bank_entries`` entries; the
+            negative prompt leaves out entries close to it. A bank asked for by a model without
+            reference tokens is a ``V2AError``.
         start, end: the span to make sound for, in seconds or as ``"HH:MM:SS.mmm"``; None: from
             the beginning, to the end. The model sees only the frames of the span.
         pipeline: a loaded pipeline (``load_pipeline()``); loaded on first use if None.
@@ -73,27 +80,38 @@ def generate(
         **overrides: fields of ``settings`` to change for this call: ``seed`` (the same seed gives
             the same waveform), ``steps`` (fewer is faster), ``guidance`` (how hard to follow the
             video), ``text_guidance`` (how hard to follow the prompt; None: as ``guidance``),
-            ``window_seconds``.
+            ``window_seconds``, ``use_bank``, ``bank_entries``.
 
     Returns:
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video (or span).
     """
+    out, _ = _sample(video, fps=fps, times=times, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
+                     bank=bank, start=start, end=end, pipeline=pipeline, settings=replace(settings, **overrides))
+    return out.waveforms[0], out.sample_rate
+
+
+def _sample(video, *, fps=None, times=None, prompt, negative_prompt, reference, bank, start, end, pipeline,
+            settings: GenerationSettings):
+    """:func:`generate`'s work: the pipeline's whole output (with what it retrieved from a bank) and
+    the bank it retrieved from (None: none)."""
     import torch
 
+    from .bank import open_bank, select_bank
     from .presets import load_pipeline
     from .signal.audio import DEFAULT_AUDIO
 
-    settings = replace(settings, **overrides)
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
+    bank = open_bank(bank)  # and so does a bad bank
     clip = _as_clip(video, fps, times)
     span = check_span(start, end, clip.duration)
     if span is not None:
         clip = clip.cut(*span)
     pipe = pipeline if pipeline is not None else load_pipeline()
+    bank = select_bank(bank, pipe, settings.use_bank)
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
-    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, generator=generator,
+    out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, bank=bank, generator=generator,
                **settings.pipeline_kwargs())
-    return out.waveforms[0], out.sample_rate
+    return out, bank
 
 
 def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, start=None, end=None,
@@ -165,6 +183,7 @@ def add_sound(
     prompt: str | None = None,
     negative_prompt: str | None = None,
     reference=None,
+    bank=None,
     start: float | str | None = None,
     end: float | str | None = None,
     mix_db: float | None = None,
@@ -187,9 +206,10 @@ def add_sound(
 
     Every check that needs no model (:func:`check_job`) runs before anything is loaded or
     generated. ``start``/``end`` are as for :func:`generate`; ``mix_db``, ``keep_original_audio``,
-    ``reencode``, ``sidecar`` and ``progress`` as for :func:`write_result`; ``reference``,
+    ``reencode``, ``sidecar`` and ``progress`` as for :func:`write_result`; ``reference``, ``bank``,
     ``settings`` and ``overrides`` as for :func:`generate`.
     """
+    from .bank import open_bank
     from .presets import load_pipeline
     from .signal.audio import DEFAULT_AUDIO
 
@@ -200,13 +220,16 @@ def add_sound(
     settings = replace(settings, **overrides)
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # before the model loads
     sound = (sound, DEFAULT_AUDIO.sample_rate) if sound is not None else None
+    bank = open_bank(bank)  # and so does a bad bank
     pipe = pipeline if pipeline is not None else load_pipeline()
     clip = decode_video(video_path)
     span = check_span(start, end, clip.duration)
-    waveform, rate = generate(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, start=start,
-                              end=end, pipeline=pipe, settings=settings)
+    out, used_bank = _sample(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, bank=bank,
+                             start=start, end=end, pipeline=pipe, settings=settings)
+    waveform, rate = out.waveforms[0], out.sample_rate
     record = provenance_record(pipe, video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
-                               settings=settings, span=span, mix_db=mix_db)
+                               settings=settings, span=span, mix_db=mix_db, bank=used_bank,
+                               retrieved=out.retrieved[0] if out.retrieved else [])
     return write_result(video_path, output_path, waveform, rate, span=span, duration=clip.duration,
                         keep_original_audio=keep_original_audio, mix_db=mix_db, reencode=reencode,
                         provenance=record, sidecar=sidecar, overwrite=overwrite, progress=progress)

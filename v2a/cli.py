@@ -105,6 +105,12 @@ def add_sound(
         None, "--reference", "-r",
         help="A sound to imitate: an audio file, or a video whose audio is used; repeatable. The first 10 s "
              "(of all together) are used; the video still decides when sounds happen."),
+    bank: Optional[Path] = typer.Option(
+        None, "--bank",
+        help="A sound bank (`v2a bank build`) from which a clip without --reference retrieves one by its prompt "
+             "(or pictures). Needs a model with reference tokens. Default: the shipped bank if retrieval is on "
+             "by default (GenerationSettings.use_bank; off for now)."),
+    no_bank: bool = typer.Option(False, "--no-bank", help="Retrieve no reference from any sound bank."),
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed; the same seed gives the same soundtrack."),
     steps: int = typer.Option(DEFAULTS.steps, min=1, help="Sampler steps (fewer is faster)."),
     guidance: float = typer.Option(DEFAULTS.guidance, min=0.0, help="How hard to follow the video (guidance scale)."),
@@ -138,6 +144,8 @@ def add_sound(
         from .errors import V2AError
 
         # Every check that needs no model comes first, and imports no torch: a refusal takes a moment.
+        if bank is not None and no_bank:
+            raise V2AError("--bank and --no-bank contradict each other")
         options = dict(start=start, end=end, mix_db=mix, reencode=reencode, sidecar=sidecar)
         if input.is_dir():
             jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, reference or None)
@@ -149,11 +157,13 @@ def add_sound(
             target = output if output is not None else default_output_path(input)
             check_job(input, target, keep_original_audio=keep_original_audio, overwrite=overwrite, **options)
             jobs = None
+        from .bank import open_bank
         from .media.audio import load_references
         from .presets import resolve_device
         from .signal.audio import DEFAULT_AUDIO
 
         load_references(reference or None, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
+        sounds = False if no_bank else open_bank(bank)  # a bad bank fails before the model loads too
         resolve_device(device)  # an unknown device fails before the slow model load
         pipe = _load(model, device, dtype, quiet)
         settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
@@ -162,7 +172,7 @@ def add_sound(
 
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
             written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
-                                    reference=reference or None, keep_original_audio=keep_original_audio,
+                                    reference=reference or None, bank=sounds, keep_original_audio=keep_original_audio,
                                     overwrite=overwrite, pipeline=pipe, settings=settings, progress=not quiet,
                                     **options)
             if not quiet:
@@ -171,7 +181,7 @@ def add_sound(
         from .batch import run_jobs
 
         report = run_jobs(pipe, jobs, settings, keep_original_audio=keep_original_audio, overwrite=overwrite,
-                          quiet=quiet, **options)
+                          quiet=quiet, bank=sounds, **options)
         if not quiet or report.failed:
             typer.echo(report.summary(), err=bool(report.failed))
         if report.failed:
@@ -264,20 +274,35 @@ def bank_build(
 
 @bank_app.command("search")
 def bank_search(
-    query: str = typer.Argument(..., help="What you want to hear, as for --prompt."),
-    bank: Path = typer.Option(..., "--bank", help="A bank file from `v2a bank build`."),
-    k: int = typer.Option(5, "-k", min=1, help="How many entries to list."),
+    query: Optional[str] = typer.Argument(None, help="What you want to hear, as for --prompt."),
+    bank: Optional[Path] = typer.Option(None, "--bank",
+                                        help="A bank file from `v2a bank build` (default: the shipped bank)."),
+    video: Optional[Path] = typer.Option(None, "--video", help="Without a query: what this video's pictures retrieve "
+                                                               "(add-sound without a prompt)."),
+    k: int = typer.Option(DEFAULTS.bank_entries, "-k", min=1,
+                          help="How many entries to list (default: as many as add-sound takes)."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="Leave out what is closer to this."),
-    model: Optional[str] = typer.Option(None, help="Model whose text encoder embeds the query (default: shipped)."),
+    model: Optional[str] = typer.Option(None, help="Model whose encoders embed the query (default: shipped)."),
 ):
-    """List the bank entries a prompt retrieves, closest first."""
+    """List the bank entries add-sound would retrieve as the reference, closest first."""
     with _user_errors():
-        from .bank import SoundBank, embed_texts
+        from .bank import check_bank, open_bank, retrieve
+        from .errors import V2AError
 
-        sounds = SoundBank.load(bank)  # a bad bank fails before the model loads
+        if not (query and query.strip()) and video is None:
+            raise V2AError("give a query, or --video to search by a video's pictures")
+        sounds = open_bank(bank if bank is not None else True)  # a bad bank fails before the model loads
+        clip = None
+        if video is not None and not (query and query.strip()):
+            from .media.decode import decode_video
+
+            clip = decode_video(video)
         pipe = _load(model, "cpu", DType.auto, quiet=True)
-        vectors = embed_texts(pipe, [query] + ([negative_prompt] if negative_prompt else []))
-        hits = sounds.search(vectors[0], k, avoid=vectors[1] if negative_prompt else None)
+        check_bank(pipe, sounds, generating=False)
+        labels = pipe.encode_frames(clip)[1] if clip is not None else None
+        hits = retrieve(pipe, sounds, k, query, negative_prompt, labels)
+        if not hits:
+            typer.echo("nothing retrieved (every entry is closer to the negative prompt)")
         for index, score in hits:
             entry = sounds.entries[index]
             typer.echo(f"{score:.3f}  {entry.caption}  [{entry.category or '-'}; {entry.license or 'licence unknown'}; "

@@ -2,8 +2,8 @@
 ``--sidecar``, beside it), and read back by ``v2a info``.
 
 The record names everything that decides the sound: the v2a version, the model (its folder's
-content hash), the prompts, reference sounds, sampler settings, span and mix level, device and
-precision. It holds no date or host, so the same job gives the same file, bit for bit.
+content hash), the prompts, reference sounds (or the sound bank and the entries it gave), sampler
+settings, span and mix level, device and precision. It holds no date or host, so the same job gives the same file, bit for bit.
 
 A light module (no torch), so ``v2a info`` answers at once.
 """
@@ -69,7 +69,8 @@ def folder_hash(folder: Path) -> str:
 
 
 def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, negative_prompt: str | None,
-                      reference, settings, span: tuple[float, float] | None, mix_db: float | None, **extra) -> dict:
+                      reference, settings, span: tuple[float, float] | None, mix_db: float | None, bank=None,
+                      retrieved: list[int] = ()) -> dict:
     """The record of one output (see the module docstring).
 
     Args:
@@ -78,7 +79,8 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
         reference: what ``generate`` took as ``reference``: files are recorded by name.
         settings: the :class:`v2a.settings.GenerationSettings` used (all its fields are kept).
         span: ``(start, end)`` seconds the sound was made for, or None for the whole video.
-        **extra: further fields (e.g. a sound bank's name).
+        bank: the :class:`v2a.bank.SoundBank` a reference was retrieved from, if any; recorded by
+            its file name, with the captions of the ``retrieved`` entries.
     """
     from . import __version__
 
@@ -93,9 +95,10 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
         **dataclasses.asdict(settings),
         "span": list(span) if span is not None else None,
         "mix_db": mix_db,
+        "bank": (bank.name or "a bank given in memory") if bank is not None and retrieved else None,
+        "bank_retrieved": [bank.entries[i].caption for i in retrieved] if bank is not None and retrieved else None,
         "device": str(pipe.device),
         "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
-        **extra,
     }
 
 
