@@ -50,6 +50,7 @@ class SoundBank:
     mels: list[np.ndarray]  # per entry (frames, n_mels) log-mel
     entries: list[BankEntry]
     text: np.ndarray  # (N, D) unit-length caption embeddings
+    name: str = ""  # the file it was loaded from, which provenance records
 
     def search(self, query: np.ndarray, k: int = 3, avoid: np.ndarray | None = None) -> list[tuple[int, float]]:
         """The ``k`` entries whose captions are closest to the ``query`` embedding, as ``(index,
@@ -98,7 +99,8 @@ class SoundBank:
         except (SafetensorError, OSError, KeyError, ValueError, TypeError) as err:
             raise V2AError(f"{path}: not a sound bank ({err})") from None
         levels = mels.astype(np.float32) * step + silence
-        return cls([levels[a:b] for a, b in zip(offsets[:-1], offsets[1:])], entries, text.astype(np.float32))
+        return cls([levels[a:b] for a, b in zip(offsets[:-1], offsets[1:])], entries, text.astype(np.float32),
+                   name=path.name)
 
 
 def shipped_bank_path() -> Path:

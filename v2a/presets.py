@@ -62,6 +62,7 @@ def debug_pipeline(seed: int = 0, reference_tokens: int = 0):
     pipe = V2APipeline(frame_encoder=frame_encoder.eval(), text_encoder=text_encoder.eval(), tokenizer=tokenizer,
                        transformer=transformer.eval(), scheduler=scheduler, autoencoder=autoencoder.eval(),
                        vocoder=vocoder.eval())
+    pipe.register_to_config(_name_or_path=DEBUG)  # what provenance records name it by (it has no folder)
     return pipe
 
 
