@@ -127,6 +127,17 @@ def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, 
     check_output(output_path, overwrite, source=video_path)
     if sidecar or not keeps_tags(output_path):
         check_output(sidecar_path(output_path), overwrite)
+    return check_streams(video_path, output_path, info, start=start, end=end, mix_db=mix_db,
+                         keep_original_audio=keep_original_audio, reencode=reencode)
+
+
+def check_streams(video_path: str | os.PathLike, output_path: str | os.PathLike, info=None, *, start=None,
+                  end=None, mix_db: float | None = None, keep_original_audio: bool = False,
+                  reencode: bool = False) -> tuple[float, float] | None:
+    """The checks of :func:`check_job` that look at the input and the output's type but not at the
+    output's place: folder mode's dry run makes them where the output folders do not exist yet.
+    ``info`` is the input's :func:`v2a.media.decode.probe_video` if already read."""
+    info = info if info is not None else probe_video(video_path)
     check_container(video_path, output_path, keep_original_audio=keep_original_audio, reencode=reencode)
     if mix_db is not None and not info.has_audio:
         raise V2AError(f"{video_path}: has no audio to mix the new sound under (leave out --mix)")

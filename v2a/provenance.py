@@ -27,10 +27,15 @@ _MODEL_FILE_SUFFIXES = {".json", ".safetensors", ".txt", ".model"}
 def model_identity(pipe) -> dict:
     """``{"model": name, "model_sha256": hash}`` of a pipeline: the hash of its folder's files, or
     None for one that was built in memory (the ``debug`` preset is named so)."""
-    source = getattr(pipe, "name_or_path", None)
+    return source_identity(getattr(pipe, "name_or_path", None))
+
+
+def source_identity(source: str | os.PathLike | None) -> dict:
+    """:func:`model_identity` of the pipeline loaded from ``source`` (a model folder, or the name of
+    one built in memory), known before it loads: folder mode compares it with existing outputs."""
     if source and Path(source).is_dir():
         return {"model": Path(source).resolve().name, "model_sha256": folder_hash(Path(source))}
-    return {"model": source or "in-memory pipeline", "model_sha256": None}
+    return {"model": str(source) if source else "in-memory pipeline", "model_sha256": None}
 
 
 def folder_hash(folder: Path) -> str:
@@ -84,10 +89,25 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
     """
     from . import __version__
 
-    references = reference if isinstance(reference, list) else [] if reference is None else [reference]
     return {
         "v2a": __version__,
         **model_identity(pipe),
+        **request_record(video, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
+                         settings=settings, span=span, mix_db=mix_db),
+        "bank": (bank.name or "a bank given in memory") if bank is not None and retrieved else None,
+        "bank_retrieved": [bank.entries[i].caption for i in retrieved] if bank is not None and retrieved else None,
+        "device": str(pipe.device),
+        "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
+    }
+
+
+def request_record(video: str | os.PathLike, *, prompt: str | None, negative_prompt: str | None, reference,
+                   settings, span: tuple[float, float] | None, mix_db: float | None) -> dict:
+    """The part of :func:`provenance_record` that the request alone decides, before any model loads
+    or anything is generated (arguments as there): folder mode compares it, with the model's
+    :func:`source_identity`, to an existing output's record to tell a finished job from another."""
+    references = reference if isinstance(reference, list) else [] if reference is None else [reference]
+    return {
         "input": Path(video).name,
         "prompt": prompt,
         "negative_prompt": negative_prompt,
@@ -95,10 +115,6 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
         **dataclasses.asdict(settings),
         "span": list(span) if span is not None else None,
         "mix_db": mix_db,
-        "bank": (bank.name or "a bank given in memory") if bank is not None and retrieved else None,
-        "bank_retrieved": [bank.entries[i].caption for i in retrieved] if bank is not None and retrieved else None,
-        "device": str(pipe.device),
-        "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
     }
 
 
@@ -132,6 +148,14 @@ def read_provenance(path: str | os.PathLike) -> dict:
         if isinstance(record, dict) and "v2a" in record:
             return record
     raise V2AError(f"{path}: records no v2a provenance (not written by v2a, or the container keeps no tags)")
+
+
+def output_record(output: str | os.PathLike) -> dict:
+    """The record v2a wrote for ``output``: from its tags, or from its sidecar for a container that
+    keeps none (MPEG-TS, MPEG-PS, 3GP); a one-line V2AError where there is none."""
+    from .media.mux import keeps_tags
+
+    return read_provenance(output if keeps_tags(output) else sidecar_path(output))
 
 
 def sidecar_path(output: str | os.PathLike) -> Path:

@@ -96,6 +96,18 @@ def atomic_output(target: Path, overwrite: bool, source: Path | None = None):
         tmp.unlink(missing_ok=True)
 
 
+def leftover_parts(target: str | os.PathLike) -> list[Path]:
+    """The temporary files that :func:`atomic_output` for ``target`` left behind when its process
+    was killed: ``.<stem>.<8 random characters>.part<suffix>`` beside it, as ``mkstemp`` names them
+    (so that another target's, such as ``a.b.mp4``'s beside ``a.mp4``, never matches)."""
+    import re
+
+    target = Path(target)
+    pattern = re.compile(rf"\.{re.escape(target.stem)}\.[a-z0-9_]{{8}}\.part{re.escape(target.suffix)}")
+    folder = target.parent
+    return sorted(p for p in folder.iterdir() if pattern.fullmatch(p.name)) if folder.is_dir() else []
+
+
 def write_audio(path: str | os.PathLike, audio: np.ndarray, sample_rate: int, overwrite: bool = False,
                 metadata: dict[str, str] | None = None) -> Path:
     """Writes float audio (mono ``(samples,)`` or ``(channels, samples)``) as 16-bit WAV or FLAC,
