@@ -138,7 +138,7 @@ def test_without_a_prompt_the_pictures_retrieve(reference_pipe, bank):
 
 
 def test_the_api_bank_choice_and_models_without_reference_tokens(reference_pipe, debug_pipe, bank, tmp_path):
-    from v2a.batch import Job, run_jobs
+    from v2a.batch import Job, Task, run_jobs
 
     frames = moving_square_frames(10)
 
@@ -161,8 +161,8 @@ def test_the_api_bank_choice_and_models_without_reference_tokens(reference_pipe,
     with pytest.raises(V2AError, match="cannot use a sound bank"):
         generate(debug_pipe, bank=path)
     with pytest.raises(V2AError, match="cannot use a sound bank"):  # folder mode: before any job
-        run_jobs(debug_pipe, [Job(tmp_path / "never.mp4", tmp_path / "never.wav", None, None)], DEFAULTS, bank=path,
-                 quiet=True)
+        run_jobs(debug_pipe, [Task(Job(tmp_path / "never.mp4", tmp_path / "never.wav", None, None), "do")], DEFAULTS,
+                 bank=path, quiet=True)
     with pytest.raises(V2AError, match="no such sound bank"):
         generate(reference_pipe, bank=tmp_path / "missing.safetensors")
 

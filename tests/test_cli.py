@@ -153,15 +153,19 @@ def test_folder_batch_resumes_and_survives_bad_files(tmp_path):
     out = tmp_path / "out"
     first = v2a("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--prompts-csv", src / "prompts.csv")
     assert first.returncode == 1  # one file failed
-    assert "2 done, 0 skipped (output exists), 1 failed" in first.stderr
+    assert f"2 done, 0 skipped (already done), 1 failed; manifest: {out / 'v2a-manifest.jsonl'}" in first.stderr
     assert "broken.mp4" in first.stderr and "Traceback" not in first.stderr
     assert (out / "a.mp4").is_file() and (out / "sub" / "b.mov").is_file()
     assert not (out / "broken.mp4").exists()
     stamp = (out / "a.mp4").stat().st_mtime_ns
     (src / "broken.mp4").unlink()
-    second = v2a("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--quiet")
+    second = v2a("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--prompts-csv", src / "prompts.csv",
+                 "--quiet")
     assert second.returncode == 0, second.stderr
-    assert (out / "a.mp4").stat().st_mtime_ns == stamp  # resumed: existing outputs are skipped
+    assert (out / "a.mp4").stat().st_mtime_ns == stamp  # resumed: finished outputs are skipped
+    # without the CSV, sub/b.mov would be another job (no prompt): its output is not taken for it
+    third = v2a("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--quiet")
+    assert third.returncode == 1 and "b.mov exists, made with prompt 'rain', not None" in third.stderr
 
 
 @pytest.mark.parametrize("bad_csv", ["name,text\nx,y\n"])

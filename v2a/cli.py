@@ -136,6 +136,9 @@ def add_sound(
     prompts_csv: Optional[Path] = typer.Option(
         None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt][,reference]."),
     audio_only: bool = typer.Option(False, "--audio-only", help="Folder mode: write .wav files instead of videos."),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help="Folder mode: list what would be done, skipped (and why) or refused; load no model, "
+                                 "write nothing."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace existing outputs."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars or messages, only errors."),
 ):
@@ -148,10 +151,11 @@ def add_sound(
             raise V2AError("--bank and --no-bank contradict each other")
         options = dict(start=start, end=end, mix_db=mix, reencode=reencode, sidecar=sidecar)
         if input.is_dir():
-            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, reference or None)
+            jobs, out_dir = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only,
+                                         reference or None, create=not dry_run)
         else:
-            if prompts_csv is not None or audio_only:
-                raise V2AError("--prompts-csv and --audio-only apply to folder input")
+            if prompts_csv is not None or audio_only or dry_run:
+                raise V2AError("--prompts-csv, --audio-only and --dry-run apply to folder input")
             from .api import check_job, default_output_path
 
             target = output if output is not None else default_output_path(input)
@@ -165,11 +169,11 @@ def add_sound(
         load_references(reference or None, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
         sounds = False if no_bank else open_bank(bank)  # a bad bank fails before the model loads too
         resolve_device(device)  # an unknown device fails before the slow model load
-        pipe = _load(model, device, dtype, quiet)
         settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
         if jobs is None:
             from . import api
 
+            pipe = _load(model, device, dtype, quiet)
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
             written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
                                     reference=reference or None, bank=sounds, keep_original_audio=keep_original_audio,
@@ -178,13 +182,23 @@ def add_sound(
             if not quiet:
                 typer.echo(f"wrote {written}")
             return
-        from .batch import run_jobs
+        from .batch import MANIFEST, dry_run_summary, run_folder
 
-        report = run_jobs(pipe, jobs, settings, keep_original_audio=keep_original_audio, overwrite=overwrite,
-                          quiet=quiet, bank=sounds, **options)
-        if not quiet or report.failed:
-            typer.echo(report.summary(), err=bool(report.failed))
-        if report.failed:
+        # under `accelerate launch` this is one of several processes: it does its share, and the
+        # main one reports for all (see v2a/batch.py)
+        result, processes = run_folder(
+            jobs, settings, load=lambda on: _load(model, on, dtype, quiet), model=model, manifest=out_dir / MANIFEST,
+            device=device, dry_run=dry_run, overwrite=overwrite, quiet=quiet, bank=sounds,
+            keep_original_audio=keep_original_audio, **options)
+        if result is None:
+            return
+        if dry_run:
+            typer.echo("\n".join([task.describe(processes) for task in result] + [dry_run_summary(result)]))
+            return
+        by = f" ({processes} processes)" if processes > 1 else ""
+        if not quiet or result.failed:
+            typer.echo(f"{result.summary()}{by}; manifest: {out_dir / MANIFEST}", err=bool(result.failed))
+        if result.failed:
             raise typer.Exit(1)
 
 
@@ -199,7 +213,9 @@ def info(file: Path = typer.Argument(..., help="A file written by v2a add-sound,
         typer.echo(json.dumps(read_provenance(file), indent=2, sort_keys=True))
 
 
-def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only, reference):
+def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only, reference,
+                 create: bool = True):
+    """The folder's jobs and the output folder, made (unless not ``create``: a dry run writes nothing)."""
     from .batch import plan_jobs, read_prompts_csv
     from .errors import V2AError
 
@@ -212,13 +228,15 @@ def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, 
     jobs = plan_jobs(folder, out_dir, prompt, negative_prompt, prompts, audio_only, reference)
     if not jobs:
         raise V2AError(f"{folder}: no video files found")
+    if not create:
+        return jobs, out_dir
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
         raise V2AError(f"{out_dir}: cannot create the output folder ({err.strerror})") from None
     if not os.access(out_dir, os.W_OK):
         raise V2AError(f"{out_dir}: output folder is not writable")
-    return jobs
+    return jobs, out_dir
 
 
 def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
