@@ -298,9 +298,8 @@ def test_guidance_branches_build_only_the_branches_they_keep(debug_pipe):
 
 
 def test_euler_sample_is_a_pure_function_of_its_arguments():
-    from diffusers import FlowMatchEulerDiscreteScheduler
-
     from v2a.pipeline import euler_sample
+    from v2a.scheduler import FlowMatchEulerScheduler
 
     noise = torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(0))
     target = torch.full_like(noise, 0.5)
@@ -308,10 +307,10 @@ def test_euler_sample_is_a_pure_function_of_its_arguments():
     def velocity(x, t):  # the exact flow-matching velocity towards ``target`` from ``noise``
         return noise - target
 
-    sample = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4)
+    sample = euler_sample(velocity, noise.clone(), FlowMatchEulerScheduler(), 4)
     torch.testing.assert_close(sample, target)
     mask = torch.tensor([[True] * 4 + [False] * 2])
-    masked = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4, token_mask=mask)
+    masked = euler_sample(velocity, noise.clone(), FlowMatchEulerScheduler(), 4, token_mask=mask)
     assert (masked[0, 4:] == 0).all()
 
 

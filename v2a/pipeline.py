@@ -31,7 +31,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
 from .signal.audio import AudioSettings, log_mel
 from .models.autoencoder import AudioLatent
@@ -44,6 +43,8 @@ from .models.transformer import Conditions, SoundTransformer, frame_tokens_in_wi
 from .models.vocoder import vocode
 from .media.audio import REFERENCE_MAX_SECONDS
 from .media.decode import VideoClip
+from .pipeline_base import FolderPipeline
+from .scheduler import FlowMatchEulerScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -87,7 +88,7 @@ class SoundtrackOutput:
     sample_rate: int
 
 
-class V2APipeline(DiffusionPipeline):
+class V2APipeline(FolderPipeline):
     """Generates a soundtrack for video clips.
 
     Components: ``frame_encoder`` (EfficientNet-lite), ``text_encoder`` + ``tokenizer``
@@ -95,10 +96,8 @@ class V2APipeline(DiffusionPipeline):
     ``autoencoder`` (mel latent decoder) and ``vocoder`` (HiFi-GAN, 22,050 Hz).
     """
 
-    model_cpu_offload_seq = "text_encoder->frame_encoder->transformer->autoencoder->vocoder"
-
     def __init__(self, frame_encoder: FrameEncoder, text_encoder: TextEncoder, tokenizer,
-                 transformer: SoundTransformer, scheduler: FlowMatchEulerDiscreteScheduler,
+                 transformer: SoundTransformer, scheduler: FlowMatchEulerScheduler,
                  autoencoder: AudioLatent, vocoder):
         super().__init__()
         self.register_modules(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
@@ -354,7 +353,7 @@ class V2APipeline(DiffusionPipeline):
 
 
 def euler_sample(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], latents: torch.Tensor,
-                 scheduler: FlowMatchEulerDiscreteScheduler, num_inference_steps: int,
+                 scheduler: FlowMatchEulerScheduler, num_inference_steps: int,
                  token_mask: torch.Tensor | None = None, progress: Callable = iter) -> torch.Tensor:
     """Flow-matching Euler sampling: integrates ``velocity(latents, t)`` from noise ``latents``
     over the scheduler's timesteps; ``token_mask`` ``(B, T)`` keeps padding frames at zero."""
