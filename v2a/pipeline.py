@@ -23,6 +23,7 @@ MultiDiffusion). A clip no longer than a window is one window: sampled whole.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import time
@@ -161,16 +162,17 @@ class V2APipeline(FolderPipeline):
         sample_times = (np.arange(count) + 0.5) / rate
         # latest frame shown at each sample time
         index = np.clip(np.searchsorted(clip.times, sample_times, side="right") - 1, 0, len(clip.times) - 1)
-        images = self.frame_encoder.preprocess(clip.frames[index])
-        features, _, labels = self.frame_encoder(images)
-        motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
+        with _substage("frame encoder"):
+            features, _, labels = self.frame_encoder(self.frame_encoder.preprocess(clip.frames[index]))
+        with _substage("motion"):
+            motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
         to = dict(device=self.device)
         return (features, labels, torch.tensor(sample_times, dtype=torch.float32, **to),
                 torch.from_numpy(motion).to(**to))
 
     # -- generation ---------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def __call__(
         self,
         clips: VideoClip | list[VideoClip],
@@ -202,7 +204,8 @@ class V2APipeline(FolderPipeline):
             use_video: False ignores the frames (an ablation for evaluation).
             window_seconds: longer clips are denoised in half-overlapping windows this long.
             stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
-                "denoise", "latent decode", "vocoder") are added to it (for benchmarks).
+                "denoise", "latent decode", "vocoder") are added to it (for benchmarks), and those
+                of parts of a stage under "stage/part" ("encode/frame encoder", "encode/motion").
             reference: a reference sound (mono waveform at the vocoder's rate; its first 10 s are
                 used) for all clips, or one per clip (None: no reference). Like the prompt, it is
                 heard only in the conditional branch: guidance steers towards it.
@@ -451,22 +454,42 @@ def guidance_branches(build: dict[str, Callable[[], Conditions]], guidance_scale
     return _cat_conditions(*[build[name]() for name in weights]), list(weights.values())
 
 
+_ACTIVE_TIMER: contextvars.ContextVar["_StageTimer | None"] = contextvars.ContextVar("v2a_stage_timer", default=None)
+
+
 class _StageTimer:
-    """Adds each stage's wall time to a dict (a no-op without one); waits for the GPU to finish."""
+    """Adds each stage's wall time to a dict (a no-op without one); waits for the GPU to finish.
+
+    While a stage runs, code anywhere in it can time a part with ``_substage(name)``, recorded as
+    ``"stage/name"`` (a part's time is also in its stage's)."""
 
     def __init__(self, seconds: dict[str, float] | None, device: torch.device):
         self.seconds, self.device = seconds, torch.device(device)
+        self._open: list[str] = []
 
     @contextlib.contextmanager
     def __call__(self, stage: str):
         if self.seconds is None:
             yield
             return
+        name = "/".join([*self._open, stage])
+        self._open.append(stage)
+        active = _ACTIVE_TIMER.set(self)
         start = time.perf_counter()
-        yield
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+        try:
+            yield
+        finally:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self._open.pop()
+            _ACTIVE_TIMER.reset(active)
+
+
+def _substage(name: str):
+    """Times a part of the running stage, if a timer is on (see ``_StageTimer``)."""
+    timer = _ACTIVE_TIMER.get()
+    return timer(name) if timer is not None else contextlib.nullcontext()
 
 
 def _cat_conditions(*items: Conditions) -> Conditions:
