@@ -64,3 +64,13 @@ def debug_pipe():
     pipe = debug_pipeline()
     pipe.set_progress_bar_config(disable=True)
     return pipe
+
+
+@pytest.fixture(scope="session")
+def reference_pipe():
+    """The debug pipeline with a transformer that takes reference sounds (and so sound banks)."""
+    from v2a.presets import debug_pipeline
+
+    pipe = debug_pipeline(reference_tokens=3)
+    pipe.set_progress_bar_config(disable=True)
+    return pipe

@@ -171,3 +171,95 @@ def test_prompts_csv_needs_columns(tmp_path, bad_csv):
     write_video(src / "a.mp4", moving_square_frames(10), fps=10)
     (tmp_path / "p.csv").write_text(bad_csv)
     assert_one_line_error(v2a("add-sound", src, "--prompts-csv", tmp_path / "p.csv"), "'file' and 'prompt'")
+
+
+# A refusal that needs no model must come at once: the command is run with a hook that reports
+# whether torch (and so any model) was ever imported.
+NO_TORCH_PROBE = ("import atexit, sys; atexit.register(lambda: print('torch loaded:', 'torch' in sys.modules)); "
+                  "sys.argv = ['v2a', *sys.argv[1:]]; from v2a.cli import main; main()")
+
+
+def test_refusals_come_before_any_model_loads(tmp_path, clip_path):
+    import time
+
+    import av
+
+    from conftest import write_audio_only
+
+    gif = tmp_path / "anim.gif"
+    with av.open(str(gif), "w") as container:  # an animated GIF: MP4 has no place for it
+        stream = container.add_stream("gif", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb8"
+        for i, image in enumerate(moving_square_frames(5)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format="rgb8")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    sound = write_audio_only(tmp_path / "sound.m4a")
+    (tmp_path / "taken.mp4.json").write_text("{}")
+    cases = [
+        ((gif, "-o", tmp_path / "anim.mp4"), "its gif video cannot be copied into .mp4 as it is; .mkv and .mov can hold it"),
+        ((clip_path, "-o", tmp_path / "still.png"), "unsupported output type '.png'"),
+        ((sound, "-o", tmp_path / "x.mp4"), "has no video stream"),
+        ((clip_path, "--start", "0:05"), "start 5 s is not before the end of the video (2 s)"),
+        ((clip_path, "--start", "1", "--end", "0.5"), "end 0.5 s must come after start 1 s"),
+        ((clip_path, "--end", "1:2:3:4"), "end '1:2:3:4': not a time"),
+        ((clip_path, "--mix", "-6"), "has no audio to mix the new sound under"),
+        ((clip_path, "-o", tmp_path / "taken.mp4", "--sidecar"), "taken.mp4.json: already exists"),
+    ]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for args, fragment in cases:
+        start = time.perf_counter()
+        result = subprocess.run([sys.executable, "-c", NO_TORCH_PROBE, "add-sound", *map(str, args)],
+                                capture_output=True, text=True, timeout=300)
+        seconds = time.perf_counter() - start
+        assert_one_line_error(result, fragment)
+        assert result.stdout.strip() == "torch loaded: False", (args, result.stdout)
+        assert seconds < 3.0, (args, seconds)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_segment_mix_sidecar_and_info(tmp_path):
+    source = write_video(tmp_path / "in.mp4", moving_square_frames(30), fps=10, audio_seconds=3.0)
+    out = tmp_path / "out.mp4"
+    result = v2a("add-sound", source, "-o", out, "--start", "0.5", "--end", "00:00:02.000", "--mix", "-6",
+                 "--sidecar", "--prompt", "rain", "--model", "debug", "--steps", "2", "--seed", "3", "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert video_packets(out) == video_packets(source)  # the video is still copied
+    import av
+
+    with av.open(str(out)) as container:
+        [audio] = container.streams.audio
+        seconds = sum(f.samples for f in container.decode(audio)) / audio.codec_context.sample_rate
+    assert seconds == pytest.approx(3.0, abs=0.05)  # one track: the input's audio with the new sound mixed in
+    info = v2a("info", out)
+    assert info.returncode == 0, info.stderr
+    import json
+
+    record = json.loads(info.stdout)
+    assert record["span"] == [0.5, 2.0] and record["mix_db"] == -6.0 and record["prompt"] == "rain"
+    assert record["seed"] == 3 and record["model"] == "debug"
+    assert json.loads((tmp_path / "out.mp4.json").read_text()) == record
+    assert_one_line_error(v2a("info", source), "records no v2a provenance")
+
+
+def test_reencode_on_request(tmp_path):
+    import av
+
+    source = tmp_path / "cinepak.avi"
+    with av.open(str(source), "w") as container:
+        stream = container.add_stream("cinepak", rate=10)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "rgb24"
+        for i, image in enumerate(moving_square_frames(10)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    refused = v2a("add-sound", source, "-o", tmp_path / "out.mp4", "--model", "debug")
+    assert_one_line_error(refused, "its cinepak video cannot be copied into .mp4 as it is; .mkv, .mov and .avi")
+    result = v2a("add-sound", source, "-o", tmp_path / "out.mp4", "--reencode", "--model", "debug", "--steps", "2",
+                 "--quiet")
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # --quiet: no progress bars
+    with av.open(str(tmp_path / "out.mp4")) as container:
+        assert container.streams.video[0].codec_context.name == "h264" and container.streams.audio

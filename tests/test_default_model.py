@@ -50,3 +50,23 @@ def test_generate_and_mux_with_default(default_pipe, tmp_path):
     frames_waveform, _ = v2a.generate(moving_square_frames(15), fps=15, prompt="a drum hit", steps=2,
                                       pipeline=default_pipe)
     assert frames_waveform.shape == waveform.shape
+
+
+def test_the_shipped_bank_fits_its_budget_and_retrieves_by_meaning(default_pipe):
+    from v2a.bank import SoundBank, retrieve, select_bank, shipped_bank_path
+    from v2a.errors import V2AError
+
+    path = shipped_bank_path()
+    assert path.stat().st_size <= 8_000_000
+    bank = SoundBank.load(path)
+    assert len({e.category for e in bank.entries}) >= 250 and len({e.family for e in bank.entries}) == 20
+    assert all(e.caption and e.source and e.license and e.attribution for e in bank.entries)
+    assert path.with_name("bank.attribution.md").is_file()  # the credits travel with the sounds
+    hits = retrieve(default_pipe, bank, 2, prompt="a dog barking")
+    assert [bank.entries[i].category for i, _ in hits] == ["wolf_dog", "wolf_dog"]
+    hits = retrieve(default_pipe, bank, 3, prompt="rain", negative_prompt="water dripping")
+    assert "water_drip" not in [bank.entries[i].category for i, _ in hits]
+    # the shipped version 5 takes no reference: the bank is left alone by default, refused when asked for
+    assert select_bank(None, default_pipe, use_default=True) is None
+    with pytest.raises(V2AError, match="cannot use a sound bank"):
+        select_bank(bank, default_pipe, use_default=False)

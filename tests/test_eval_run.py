@@ -168,3 +168,54 @@ def test_evaluate_end_to_end(library, cache, tmp_path, debug_pipe):
     # a reference vocoder with the same weights resynthesises exactly as well
     assert again["resynthesis"]["reference_vocoder"]["total"] == pytest.approx(again["resynthesis"]["vocoder"]["total"],
                                                                                rel=1e-4)
+
+
+def test_reference_systems_join_for_a_model_with_reference_tokens(library, cache, tmp_path, reference_pipe):
+    from v2a.bank import BankEntry, build_bank
+    from v2a.data.library import load_clip, read_manifest
+    from v2a.evaluation.references import REFERENCE_SYSTEMS, HeldoutReferences, paste_reference
+    from v2a.evaluation.run import SYSTEMS, EvalOptions, evaluate, format_table
+    from v2a.settings import GenerationSettings
+
+    records = read_manifest(library)
+    train = [r for r in records if r["split"] == "train"]
+    bank = build_bank(reference_pipe, [(load_clip(library, r), BankEntry(r["captions"][0], r["category"]))
+                                       for r in train]).save(tmp_path / "bank.safetensors")
+    # a held-out reference is another test recording of the category, never the clip's own
+    references = HeldoutReferences(library, records, "test")
+    knock = references.choose({"id": "x", "record": "c8-knock", "category": "knock"})
+    assert knock["id"] == "c10-knock"
+    assert references.choose({"id": "x", "record": "c9-bell", "category": "bell"}) is None  # the only test bell
+    options = EvalOptions(clips=3, grid_clips=1, progress=False, print_table=False, real_clips=False,
+                          resynthesis_clips=1, bank=bank)
+    results = evaluate(library, tmp_path / "eval", pipe=reference_pipe, settings=GenerationSettings(steps=2),
+                       cache=cache, options=options)
+    assert tuple(results["systems"]) == SYSTEMS + REFERENCE_SYSTEMS
+    assert results["heldout"]["with_reference"] >= 1
+    clips = json.loads((tmp_path / "eval" / "results.json").read_text())["clips"]
+    with_reference = [c for c in clips if "model_reference" in c["systems"]]
+    assert with_reference and all(c["category"] == "knock" and c["retrieval"]["reference"].endswith("knock")
+                                  for c in with_reference)
+    assert all("model_bank" in c["systems"] for c in clips)  # the bank serves every clip
+    assert any(c["retrieval"].get("bank", {}).get("model_bank") for c in clips)
+    pasted = results["systems"]["reference_pasted"]
+    if any(c["scene"] == "events" for c in with_reference):
+        assert pasted["copy_f1_100ms"] == 1.0  # the copy baseline lands on its own onsets
+        assert results["systems"]["model"]["copy_f1_100ms"] is not None  # the chance level beside it
+    table = format_table(results)
+    assert "F1 copy" in table and "held-out reference" in table
+    print(table)
+    # the copy baseline starts the looped reference on the first visible event
+    from v2a.data.render import render_pair
+
+    a, n = int(0.05 * RATE), int(0.15 * RATE)
+    sound = np.zeros(int(0.3 * RATE), np.float32)
+    sound[a:a + n] = _burst("knock", np.random.default_rng(3), n)  # its onset 50 ms in
+    track = np.zeros(int(2.0 * RATE), np.float32)
+    track[16 * a:16 * a + n] = _burst("knock", np.random.default_rng(4), n)  # one event, at 0.8 s
+    pair = render_pair(track, 100_005, styles=("flash",), fps=25, short_side=96, clean=True)
+    wave = paste_reference(sound, RATE, pair.frames, pair.times, pair.duration, "impact")
+    from v2a.signal.onsets import detect_onsets
+
+    onsets = detect_onsets(wave, RATE)
+    assert abs(onsets[0] - pair.event_times[0]) < 0.05 and len(onsets) >= 3  # then looped to the end

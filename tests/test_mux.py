@@ -99,3 +99,174 @@ def test_unsupported_output_extension(tmp_path, clip_path):
     with pytest.raises(V2AError, match="unsupported output"):
         mux_soundtrack(clip_path, tmp_path / "out.xyz", tone(2.0), RATE)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"]
+
+
+# -- every container and codec (issue 20) ---------------------------------------------------------
+
+from v2a.media.mux import check_container  # noqa: E402
+
+# encoder: (the container it is made in, pixel format, options), small clips PyAV can write here
+ENCODERS = {
+    "libvpx": (".webm", "yuv420p", {}),
+    "libvpx-vp9": (".webm", "yuv420p", {}),
+    "mpeg4": (".avi", "yuv420p", {}),
+    "msmpeg4v2": (".avi", "yuv420p", {}),
+    "msmpeg4": (".avi", "yuv420p", {}),  # MS-MPEG4 v3, "DIV3"
+    "cinepak": (".avi", "rgb24", {}),
+    "mjpeg": (".avi", "yuvj420p", {}),
+    "prores_ks": (".mov", "yuv422p10le", {}),
+    "libx265": (".mp4", "yuv420p", {"x265-params": "log-level=none"}),
+    "libsvtav1": (".mkv", "yuv420p", {}),
+    "msvideo1": (".avi", "rgb555le", {}),
+    "gif": (".gif", "rgb8", {}),
+    "wmv2": (".avi", "yuv420p", {}),
+}
+TARGETS = (".mkv", ".mov", ".mp4", ".webm", ".avi", ".ogv")
+
+
+def encode_clip(path: Path, encoder: str, pix_fmt: str, options: dict, n: int = 12) -> Path:
+    with av.open(str(path), "w") as container:
+        stream = container.add_stream(encoder, rate=12, options=options)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, pix_fmt
+        for i, image in enumerate(moving_square_frames(n)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24").reformat(format=pix_fmt)
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return path
+
+
+def codec_sources(tmp_path) -> dict[str, Path]:
+    sources = {}
+    for encoder, (ext, pix_fmt, options) in ENCODERS.items():
+        if encoder in av.codecs_available:
+            sources[encoder] = encode_clip(tmp_path / f"{encoder}{ext}", encoder, pix_fmt, options)
+    # PyAV's FFmpeg has no Theora encoder: a 1 s 32x24 clip made with `ffmpeg -f lavfi -i
+    # testsrc=size=32x24:rate=8 -t 1 -c:v libtheora`
+    sources["theora"] = Path(__file__).parent / "data" / "theora.ogv"
+    return sources
+
+
+def same_video(a, b) -> bool:
+    """The same video packets at the same times (to the millisecond: containers count time in
+    different units; Ogg stores a position per page, not a time per packet, so its times are not
+    compared)."""
+    def packets(path):
+        with av.open(str(path)) as container:
+            stream = container.streams.video[0]
+            return [(bytes(p), float(p.pts * p.time_base)) for p in container.demux(stream) if p.size > 0]
+
+    first, second = packets(a), packets(b)
+    timed = Path(a).suffix != ".ogv" and Path(b).suffix != ".ogv"
+    return ([data for data, _ in first] == [data for data, _ in second]
+            and (not timed or np.allclose([t for _, t in first], [t for _, t in second], atol=1.5e-3)))
+
+
+def decoded_frames(path) -> int:
+    with av.open(str(path)) as container:
+        return sum(1 for _ in container.decode(container.streams.video[0]))
+
+
+def test_every_codec_is_copied_or_refused_with_the_containers_that_hold_it(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    copied = {}
+    for name, source in codec_sources(tmp_path).items():
+        copied[name] = set()
+        for ext in TARGETS:
+            target = out / f"{name}{ext}"
+            try:
+                assert check_container(source, target) is False  # False: copied, not re-encoded
+            except V2AError as err:
+                message = str(err)
+                assert "\n" not in message and "cannot be copied into" in message and "--reencode" in message
+                assert ".mkv" in message or name == "libvpx-vp9" and ext == ".ogv", message
+                assert not target.exists()
+                continue
+            mux_soundtrack(source, target, tone(1.0), RATE)
+            assert same_video(target, source), (name, ext)  # bit-for-bit
+            assert decoded_frames(target) == decoded_frames(source), (name, ext)
+            copied[name].add(ext)
+    # Matroska holds every one of them, whatever PyAV's own codec query says (issue 20: MS Video 1,
+    # Cinepak, MS-MPEG4 and GIF were refused), and each goes back into its own kind of file
+    assert all(".mkv" in targets for targets in copied.values()), copied
+    assert {".mkv", ".ogv"} <= copied["theora"]
+    assert {".mkv", ".webm"} <= copied["libvpx-vp9"] and {".mkv", ".avi"} <= copied["msmpeg4v2"]
+    for name in ("msvideo1", "cinepak", "msmpeg4v2", "msmpeg4", "gif", "theora", "prores_ks", "wmv2"):
+        assert ".mp4" not in copied.get(name, {".none"}), name  # MP4 has no tag for them
+    # an .mkv whose video is MS Video 1 (as game cut-scenes ship it) goes back into .mkv
+    again = mux_soundtrack(out / "msvideo1.mkv", tmp_path / "again.mkv", tone(1.0), RATE)
+    assert same_video(again, out / "msvideo1.mkv")
+
+
+def test_a_refusal_names_where_the_stream_fits(tmp_path):
+    source = encode_clip(tmp_path / "div3.avi", "msmpeg4", "yuv420p", {})
+    with pytest.raises(V2AError) as err:
+        check_container(source, tmp_path / "out.mp4")
+    assert str(err.value) == (f"{source}: its msmpeg4v3 video cannot be copied into .mp4 as it is; "
+                              ".mkv, .mov and .avi can hold it (or pass --reencode)")
+    with pytest.raises(V2AError, match="unsupported output type '.png'"):
+        check_container(source, tmp_path / "out.png")
+
+
+def test_h264_in_mp4_does_not_go_into_avi_without_conversion(tmp_path, clip_path):
+    # the AVI muxer takes the stream but its packets need Annex B start codes: the trial write's
+    # packets catch what the header alone would not
+    with pytest.raises(V2AError, match="cannot be copied into .avi"):
+        check_container(clip_path, tmp_path / "out.avi")
+
+
+@pytest.mark.parametrize("encoder, ext, target, codec", [("gif", ".gif", ".mp4", "h264"),
+                                                         ("msvideo1", ".avi", ".webm", "vp9")])
+def test_reencode_when_the_container_cannot_hold_the_stream(tmp_path, encoder, ext, target, codec):
+    source = encode_clip(tmp_path / f"in{ext}", encoder, ENCODERS[encoder][1], {})
+    output = tmp_path / f"out{target}"
+    assert check_container(source, output, reencode=True) is True
+    mux_soundtrack(source, output, tone(1.0), RATE, reencode=True)
+    with av.open(str(output)) as container:
+        video = container.streams.video[0]
+        assert video.codec_context.codec.canonical_name == codec
+        times = [float(f.time) for f in container.decode(video)]
+    with av.open(str(source)) as container:
+        source_times = [float(f.time) for f in container.decode(container.streams.video[0])]
+    assert times == pytest.approx(source_times, abs=0.002)  # every frame, at its own time
+    assert decoded_audio_seconds(output) == pytest.approx(1.0, abs=0.05)
+
+
+def test_reencode_keeps_a_stream_that_fits_as_it_is(tmp_path, clip_path):
+    out = mux_soundtrack(clip_path, tmp_path / "out.mkv", tone(2.0), RATE, reencode=True)
+    assert same_video(out, clip_path)
+
+
+def test_stereo_track_and_no_video_stream(tmp_path, clip_path):
+    stereo = np.stack([tone(2.0), -tone(2.0)])
+    out = mux_soundtrack(clip_path, tmp_path / "out.mp4", stereo, RATE)
+    with av.open(str(out)) as container:
+        assert container.streams.audio[0].codec_context.channels == 2
+    from conftest import write_audio_only
+
+    sound = write_audio_only(tmp_path / "sound.m4a")
+    with pytest.raises(V2AError, match="has no video stream"):
+        check_container(sound, tmp_path / "x.mkv")
+
+
+def test_a_kept_audio_stream_that_does_not_fit_is_named(tmp_path):
+    from v2a.media.write import encode_audio
+
+    source = tmp_path / "wma.avi"  # MPEG-4 video (fits MP4) with WMA audio (does not)
+    with av.open(str(source), "w") as container:
+        video = container.add_stream("mpeg4", rate=10)
+        video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
+        sound = container.add_stream("wmav2", rate=RATE, layout="mono")
+        sound.bit_rate = 64000
+        for i, image in enumerate(moving_square_frames(10)):
+            frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+            frame.pts = i
+            container.mux(video.encode(frame))
+        container.mux(video.encode(None))
+        encode_audio(container, sound, tone(1.0), RATE)
+    assert check_container(source, tmp_path / "out.mp4") is False  # the new audio alone: fine
+    with pytest.raises(V2AError) as err:
+        check_container(source, tmp_path / "out.mp4", keep_original_audio=True)
+    assert str(err.value) == (f"{source}: its original wmav2 audio cannot be kept in .mp4; .mkv, .mov and .avi "
+                              "can hold it, or leave out --keep-original-audio")

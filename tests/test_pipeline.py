@@ -315,24 +315,6 @@ def test_euler_sample_is_a_pure_function_of_its_arguments():
     assert (masked[0, 4:] == 0).all()
 
 
-@pytest.fixture(scope="module")
-def reference_pipe(debug_pipe):
-    """The debug pipeline with a transformer that takes reference sounds."""
-    import copy
-
-    from v2a.models.transformer import SoundTransformer
-
-    pipe = copy.deepcopy(debug_pipe)
-    config = {k: v for k, v in pipe.transformer.config.items() if not k.startswith("_")} | {"reference_tokens": 3}
-    torch.manual_seed(0)
-    transformer = SoundTransformer(**config)
-    with torch.no_grad():
-        for p in transformer.parameters():
-            p.add_(torch.randn_like(p) * 0.05)
-    pipe.transformer = transformer.eval()
-    return pipe
-
-
 def _tone(seconds: float, hz: float) -> np.ndarray:
     t = np.arange(int(seconds * 22050)) / 22050
     return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)

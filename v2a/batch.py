@@ -90,13 +90,17 @@ def plan_jobs(folder: Path, out_dir: Path, prompt: str | None, negative_prompt: 
 
 
 def run_jobs(pipe, jobs: list[Job], settings: GenerationSettings, *, keep_original_audio: bool = False,
-             overwrite: bool = False, quiet: bool = False) -> BatchReport:
+             overwrite: bool = False, quiet: bool = False, bank=None, **options) -> BatchReport:
     """Generates and writes every job; an existing output is skipped unless ``overwrite``, a failing
-    file is reported on stderr and the run goes on (``V2A_DEBUG=1`` stops at unexpected errors)."""
+    file is reported on stderr and the run goes on (``V2A_DEBUG=1`` stops at unexpected errors).
+    ``bank`` is as for ``api.generate``; a bank the model cannot use fails here, before any job.
+    ``options`` go to :func:`v2a.api.add_sound` for every file (``start``, ``mix_db``, ``sidecar``...)."""
     from tqdm.auto import tqdm
 
-    from .api import generate, write_result
+    from .api import add_sound
+    from .bank import open_bank, select_bank
 
+    bank = select_bank(open_bank(bank), pipe, settings.use_bank) or False  # chosen once for every job
     pipe.set_progress_bar_config(disable=True)
     report = BatchReport()
     bar = tqdm(jobs, desc="videos", unit="file", disable=quiet)
@@ -106,10 +110,9 @@ def run_jobs(pipe, jobs: list[Job], settings: GenerationSettings, *, keep_origin
             continue
         try:
             job.output.parent.mkdir(parents=True, exist_ok=True)
-            waveform, rate = generate(job.source, prompt=job.prompt, negative_prompt=job.negative_prompt,
-                                      reference=job.reference, pipeline=pipe, settings=settings)
-            write_result(job.source, job.output, waveform, rate, keep_original_audio=keep_original_audio,
-                         overwrite=overwrite)
+            add_sound(job.source, job.output, prompt=job.prompt, negative_prompt=job.negative_prompt,
+                      reference=job.reference, bank=bank, keep_original_audio=keep_original_audio,
+                      overwrite=overwrite, pipeline=pipe, settings=settings, **options)
             report.done.append(job.source)
         except V2AError as err:
             report.failed.append((job.source, str(err)))

@@ -105,6 +105,12 @@ def add_sound(
         None, "--reference", "-r",
         help="A sound to imitate: an audio file, or a video whose audio is used; repeatable. The first 10 s "
              "(of all together) are used; the video still decides when sounds happen."),
+    bank: Optional[Path] = typer.Option(
+        None, "--bank",
+        help="A sound bank (`v2a bank build`) from which a clip without --reference retrieves one by its prompt "
+             "(or pictures). Needs a model with reference tokens. Default: the shipped bank if retrieval is on "
+             "by default (GenerationSettings.use_bank; off for now)."),
+    no_bank: bool = typer.Option(False, "--no-bank", help="Retrieve no reference from any sound bank."),
     seed: int = typer.Option(DEFAULTS.seed, help="Random seed; the same seed gives the same soundtrack."),
     steps: int = typer.Option(DEFAULTS.steps, min=1, help="Sampler steps (fewer is faster)."),
     guidance: float = typer.Option(DEFAULTS.guidance, min=0.0, help="How hard to follow the video (guidance scale)."),
@@ -115,6 +121,18 @@ def add_sound(
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
     keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
+    start: Optional[str] = typer.Option(
+        None, "--start", help="Make sound from this time on (seconds or HH:MM:SS.mmm); outside the span the "
+                              "input's audio stays."),
+    end: Optional[str] = typer.Option(None, "--end", help="Make sound up to this time (seconds or HH:MM:SS.mmm)."),
+    mix: Optional[float] = typer.Option(
+        None, "--mix", metavar="DB", help="Mix the new sound under the input's audio at this level in dB (e.g. -6) "
+                                         "instead of replacing it."),
+    reencode: bool = typer.Option(
+        False, "--reencode", help="Re-encode the video (H.264; VP9 in .webm) if the output container cannot hold it "
+                                  "as it is. Without it such a video is refused before any work."),
+    sidecar: bool = typer.Option(False, "--sidecar", help="Also write how the output was made as JSON beside it "
+                                                          "(<output>.json); it is always in the output's tags."),
     prompts_csv: Optional[Path] = typer.Option(
         None, "--prompts-csv", help="Folder mode: CSV with file,prompt[,negative_prompt][,reference]."),
     audio_only: bool = typer.Option(False, "--audio-only", help="Folder mode: write .wav files instead of videos."),
@@ -124,28 +142,28 @@ def add_sound(
     """Generate a soundtrack for a video (or every video in a folder) and write the result."""
     with _user_errors():
         from .errors import V2AError
-        from .media.audio import load_references
-        from .media.decode import probe_video
-        from .signal.audio import DEFAULT_AUDIO
 
-        rate = DEFAULT_AUDIO.sample_rate
-        sound = load_references(reference or None, rate)  # a bad reference fails before the model loads
-        sound = (sound, rate) if sound is not None else None
+        # Every check that needs no model comes first, and imports no torch: a refusal takes a moment.
+        if bank is not None and no_bank:
+            raise V2AError("--bank and --no-bank contradict each other")
+        options = dict(start=start, end=end, mix_db=mix, reencode=reencode, sidecar=sidecar)
         if input.is_dir():
-            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, sound)
+            jobs = _folder_jobs(input, output, prompt, negative_prompt, prompts_csv, audio_only, reference or None)
         else:
             if prompts_csv is not None or audio_only:
                 raise V2AError("--prompts-csv and --audio-only apply to folder input")
-            probe_video(input)  # a bad input fails before the slow model load
-            jobs = None
-        if jobs is None:
-            from .api import default_output_path
-            from .media.mux import check_output
+            from .api import check_job, default_output_path
 
             target = output if output is not None else default_output_path(input)
-            check_output(target, overwrite, source=input)  # before loading the model: fail fast
+            check_job(input, target, keep_original_audio=keep_original_audio, overwrite=overwrite, **options)
+            jobs = None
+        from .bank import open_bank
+        from .media.audio import load_references
         from .presets import resolve_device
+        from .signal.audio import DEFAULT_AUDIO
 
+        load_references(reference or None, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
+        sounds = False if no_bank else open_bank(bank)  # a bad bank fails before the model loads too
         resolve_device(device)  # an unknown device fails before the slow model load
         pipe = _load(model, device, dtype, quiet)
         settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
@@ -153,20 +171,32 @@ def add_sound(
             from . import api
 
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
-            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt, reference=sound,
-                                    keep_original_audio=keep_original_audio, overwrite=overwrite, pipeline=pipe,
-                                    settings=settings)
+            written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
+                                    reference=reference or None, bank=sounds, keep_original_audio=keep_original_audio,
+                                    overwrite=overwrite, pipeline=pipe, settings=settings, progress=not quiet,
+                                    **options)
             if not quiet:
                 typer.echo(f"wrote {written}")
             return
         from .batch import run_jobs
 
         report = run_jobs(pipe, jobs, settings, keep_original_audio=keep_original_audio, overwrite=overwrite,
-                          quiet=quiet)
+                          quiet=quiet, bank=sounds, **options)
         if not quiet or report.failed:
             typer.echo(report.summary(), err=bool(report.failed))
         if report.failed:
             raise typer.Exit(1)
+
+
+@app.command("info")
+def info(file: Path = typer.Argument(..., help="A file written by v2a add-sound, or its .json sidecar.")):
+    """Print how an output was made (the record v2a writes into every output)."""
+    with _user_errors():
+        import json
+
+        from .provenance import read_provenance
+
+        typer.echo(json.dumps(read_provenance(file), indent=2, sort_keys=True))
 
 
 def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, prompts_csv, audio_only, reference):
@@ -236,20 +266,35 @@ def bank_build(
 
 @bank_app.command("search")
 def bank_search(
-    query: str = typer.Argument(..., help="What you want to hear, as for --prompt."),
-    bank: Path = typer.Option(..., "--bank", help="A bank file from `v2a bank build`."),
-    k: int = typer.Option(5, "-k", min=1, help="How many entries to list."),
+    query: Optional[str] = typer.Argument(None, help="What you want to hear, as for --prompt."),
+    bank: Optional[Path] = typer.Option(None, "--bank",
+                                        help="A bank file from `v2a bank build` (default: the shipped bank)."),
+    video: Optional[Path] = typer.Option(None, "--video", help="Without a query: what this video's pictures retrieve "
+                                                               "(add-sound without a prompt)."),
+    k: int = typer.Option(DEFAULTS.bank_entries, "-k", min=1,
+                          help="How many entries to list (default: as many as add-sound takes)."),
     negative_prompt: Optional[str] = typer.Option(None, "--negative-prompt", "-n", help="Leave out what is closer to this."),
-    model: Optional[str] = typer.Option(None, help="Model whose text encoder embeds the query (default: shipped)."),
+    model: Optional[str] = typer.Option(None, help="Model whose encoders embed the query (default: shipped)."),
 ):
-    """List the bank entries a prompt retrieves, closest first."""
+    """List the bank entries add-sound would retrieve as the reference, closest first."""
     with _user_errors():
-        from .bank import SoundBank, embed_texts
+        from .bank import check_bank, open_bank, retrieve
+        from .errors import V2AError
 
-        sounds = SoundBank.load(bank)  # a bad bank fails before the model loads
+        if not (query and query.strip()) and video is None:
+            raise V2AError("give a query, or --video to search by a video's pictures")
+        sounds = open_bank(bank if bank is not None else True)  # a bad bank fails before the model loads
+        clip = None
+        if video is not None and not (query and query.strip()):
+            from .media.decode import decode_video
+
+            clip = decode_video(video)
         pipe = _load(model, "cpu", DType.auto, quiet=True)
-        vectors = embed_texts(pipe, [query] + ([negative_prompt] if negative_prompt else []))
-        hits = sounds.search(vectors[0], k, avoid=vectors[1] if negative_prompt else None)
+        check_bank(pipe, sounds, generating=False)
+        labels = pipe.encode_frames(clip)[1] if clip is not None else None
+        hits = retrieve(pipe, sounds, k, query, negative_prompt, labels)
+        if not hits:
+            typer.echo("nothing retrieved (every entry is closer to the negative prompt)")
         for index, score in hits:
             entry = sounds.entries[index]
             typer.echo(f"{score:.3f}  {entry.caption}  [{entry.category or '-'}; {entry.license or 'licence unknown'}; "

@@ -28,11 +28,12 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 
+from .bank import SoundBank, check_bank, retrieve
 from .signal.audio import AudioSettings, log_mel
 from .models.autoencoder import AudioLatent
 from .settings import DEFAULTS
@@ -87,6 +88,8 @@ class SoundtrackOutput:
 
     waveforms: list[np.ndarray]
     sample_rate: int
+    # per clip, the sound bank entries retrieved as its reference (empty: none were)
+    retrieved: list[list[int]] = field(default_factory=list)
 
 
 class V2APipeline(FolderPipeline):
@@ -103,6 +106,11 @@ class V2APipeline(FolderPipeline):
         super().__init__()
         self.register_modules(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                               transformer=transformer, scheduler=scheduler, autoencoder=autoencoder, vocoder=vocoder)
+
+    @property
+    def takes_reference(self) -> bool:
+        """Whether the transformer has reference tokens: only then can a clip get a reference sound."""
+        return bool(self.transformer.config.get("reference_tokens", 0))
 
     @property
     def audio_settings(self) -> AudioSettings:
@@ -126,25 +134,35 @@ class V2APipeline(FolderPipeline):
         empty = torch.tensor([not (p and p.strip()) for p in prompts], device=self.device)
         return Prompts(self.text_encoder(ids, mask), mask, empty)
 
-    def encode_references(self, references: list[np.ndarray | None]) -> References | None:
-        """Reference waveforms (mono, at the vocoder's rate; None for no reference) encoded into the
-        audio latent, or None when no clip has one."""
-        if all(r is None for r in references):
-            return None
-        if not self.transformer.config.get("reference_tokens", 0):
-            raise V2AError("this model takes no reference sound (its transformer has no reference tokens)")
+    def reference_mel(self, sound: np.ndarray, is_mel: bool = False) -> torch.Tensor:
+        """A reference sound as the log-mel its latent is encoded from: its first 10 s, cut to whole
+        latent frames. ``sound`` is a mono waveform at the vocoder's rate, or with ``is_mel`` a
+        log-mel ``(frames, n_mels)`` already (a bank's)."""
         settings = self.audio_settings
+        if is_mel:
+            mel = torch.as_tensor(np.asarray(sound, dtype=np.float32))
+        else:
+            wave = np.asarray(sound, dtype=np.float32)[: int(REFERENCE_MAX_SECONDS * settings.sample_rate)]
+            mel = log_mel(torch.from_numpy(wave), settings)  # (frames, n_mels)
+        mel = mel[: int(REFERENCE_MAX_SECONDS * settings.mel_rate)]
+        usable = len(mel) // settings.latent_downsample * settings.latent_downsample
+        if usable == 0:
+            raise V2AError("a reference sound is too short (under 25 ms)")
+        return mel[:usable]
+
+    def encode_references(self, mels: list[torch.Tensor | None]) -> References | None:
+        """Reference log-mels (``reference_mel``; None for no reference) encoded into the audio latent,
+        or None when no clip has one."""
+        if all(m is None for m in mels):
+            return None
+        if not self.takes_reference:
+            raise V2AError("this model takes no reference sound (its transformer has no reference tokens)")
         latents = []
-        for wave in references:
-            if wave is None:
+        for mel in mels:
+            if mel is None:
                 latents.append(None)
                 continue
-            wave = np.asarray(wave, dtype=np.float32)[: int(REFERENCE_MAX_SECONDS * settings.sample_rate)]
-            mel = log_mel(torch.from_numpy(wave), settings)  # (frames, n_mels)
-            usable = len(mel) // settings.latent_downsample * settings.latent_downsample
-            if usable == 0:
-                raise V2AError("a reference sound is too short (under 25 ms)")
-            latents.append(self.autoencoder.encode(mel[None, :usable].to(self.device, self.autoencoder.dtype))[0])
+            latents.append(self.autoencoder.encode(mel[None].to(self.device, self.autoencoder.dtype))[0])
         frames = max(len(z) for z in latents if z is not None)
         channels = self.transformer.config.latent_channels
         stacked = torch.zeros(len(latents), frames, channels, device=self.device)
@@ -155,8 +173,9 @@ class V2APipeline(FolderPipeline):
         empty = torch.tensor([z is None for z in latents], device=self.device)
         return References(stacked, mask, empty)
 
-    def encode_video(self, clip: VideoClip, num_latent_frames: int):
-        """Features of frames sampled at ``transformer.config.frame_token_rate`` plus motion features."""
+    @torch.no_grad()
+    def encode_frames(self, clip: VideoClip) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features, label embeddings and times of frames sampled at ``transformer.config.frame_token_rate``."""
         rate = self.transformer.config.frame_token_rate
         count = max(1, int(np.ceil(clip.duration * rate - 1e-6)))
         sample_times = (np.arange(count) + 0.5) / rate
@@ -164,11 +183,23 @@ class V2APipeline(FolderPipeline):
         index = np.clip(np.searchsorted(clip.times, sample_times, side="right") - 1, 0, len(clip.times) - 1)
         with _substage("frame encoder"):
             features, _, labels = self.frame_encoder(self.frame_encoder.preprocess(clip.frames[index]))
+        return features, labels, torch.tensor(sample_times, dtype=torch.float32, device=self.device)
+
+    def encode_video(self, clip: VideoClip, num_latent_frames: int):
+        """``encode_frames`` plus motion features on the latent clock."""
         with _substage("motion"):
             motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
-        to = dict(device=self.device)
-        return (features, labels, torch.tensor(sample_times, dtype=torch.float32, **to),
-                torch.from_numpy(motion).to(**to))
+        return (*self.encode_frames(clip), torch.from_numpy(motion).to(device=self.device))
+
+    def retrieve_references(self, bank: SoundBank | None, k: int, prompts: list[str | None],
+                            negatives: list[str | None], videos, given: list) -> list[list[int]]:
+        """Per clip, the ``k`` bank entries its prompt (without one: its pictures, from ``videos``)
+        retrieves (:func:`v2a.bank.retrieve`); none for a clip that has a reference (``given``)."""
+        if bank is None:
+            return [[] for _ in prompts]
+        return [[] if have is not None else
+                [i for i, _ in retrieve(self, bank, k, prompt, negative, videos[c][1] if videos else None)]
+                for c, (prompt, negative, have) in enumerate(zip(prompts, negatives, given))]
 
     # -- generation ---------------------------------------------------------------------
 
@@ -186,6 +217,8 @@ class V2APipeline(FolderPipeline):
         window_seconds: float = DEFAULTS.window_seconds,
         stage_seconds: dict[str, float] | None = None,
         reference: np.ndarray | list[np.ndarray | None] | None = None,
+        bank: SoundBank | None = None,
+        bank_entries: int = DEFAULTS.bank_entries,
     ) -> SoundtrackOutput:
         """Generates one soundtrack per clip.
 
@@ -209,6 +242,10 @@ class V2APipeline(FolderPipeline):
             reference: a reference sound (mono waveform at the vocoder's rate; its first 10 s are
                 used) for all clips, or one per clip (None: no reference). Like the prompt, it is
                 heard only in the conditional branch: guidance steers towards it.
+            bank: a sound bank; each clip without a ``reference`` takes the ``bank_entries`` entries
+                its prompt (without one: its pictures) retrieves, joined, as its reference; the
+                negative prompt leaves out entries close to it. Needs a model with reference tokens.
+            bank_entries: how many entries a clip retrieves.
         """
         # 1. check inputs
         clips = [clips] if isinstance(clips, VideoClip) else list(clips)
@@ -224,6 +261,11 @@ class V2APipeline(FolderPipeline):
             raise V2AError(f"window_seconds must be positive, got {window_seconds}")
         if isinstance(generator, list) and len(generator) != n:
             raise V2AError(f"{len(generator)} generators for {n} clips")
+        if bank is not None:
+            check_bank(self, bank)
+            if bank_entries < 1:
+                raise V2AError(f"bank_entries must be at least 1, got {bank_entries}")
+        mels = [None if r is None else self.reference_mel(r) for r in references]
         settings = self.audio_settings
         lengths = [settings.latent_frames(c.duration) for c in clips]
         windows = latent_windows(lengths, max(1, settings.latent_frames(window_seconds)))
@@ -232,11 +274,15 @@ class V2APipeline(FolderPipeline):
 
         timer = _StageTimer(stage_seconds, self.device)
 
-        # 2. encode conditions: the conditional branch sees prompt + video, the other the negative prompt alone
+        # 2. encode conditions: the conditional branch sees prompt + video (+ reference), the other the
+        #    negative prompt alone; a clip without a reference retrieves one from the bank, once
         with timer("encode"):
             text, negative = self.encode_prompts(prompts), self.encode_prompts(negatives)
-            sounds = self.encode_references(references)
             videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
+            retrieved = self.retrieve_references(bank, bank_entries, prompts, negatives, videos, mels)
+            mels = [self.reference_mel(bank.reference_mel(hits), is_mel=True) if hits else mel
+                    for mel, hits in zip(mels, retrieved)]
+            sounds = self.encode_references(mels)
             branches, weights = guidance_branches(
                 {"conditional": lambda: self._conditions(text, videos, windows, sounds),
                  "video_only": lambda: self._conditions(negative, videos, windows),
@@ -249,7 +295,9 @@ class V2APipeline(FolderPipeline):
         # 3-5. prepare noise, denoise, decode
         with timer("denoise"):
             latents = self.denoise(branches, lengths, generator, num_inference_steps, weights, windows)
-        return self.decode(latents, lengths, [c.duration for c in clips], timer)
+        output = self.decode(latents, lengths, [c.duration for c in clips], timer)
+        output.retrieved = retrieved
+        return output
 
     def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
                 weights: Sequence[float], windows: list[tuple[int, int, int]] | None = None) -> torch.Tensor:

@@ -35,6 +35,7 @@ class FolderPipeline:
     def __init__(self):
         self._component_names: list[str] = []
         self._progress_bar_config: dict = {}
+        self.name_or_path: str | None = None  # the folder it was loaded from (as diffusers names it)
 
     def register_modules(self, **components) -> None:
         for name, component in components.items():
@@ -101,7 +102,9 @@ class FolderPipeline:
                 components[name] = component_class.from_pretrained(folder / name, dtype=torch_dtype or dtype)
             except (OSError, ValueError) as err:
                 raise V2AError(f"{folder / name}: cannot load the {name} ({err})") from None
-        return cls(**components)
+        pipe = cls(**components)
+        pipe.name_or_path = str(folder)
+        return pipe
 
     def save_pretrained(self, folder: str | os.PathLike, **_ignored) -> None:
         """Writes ``model_index.json`` and a subfolder per component."""

@@ -28,8 +28,9 @@ def default_weights_dir() -> Path:
     raise V2AError("the default model is missing (weights/model_index.json); reinstall v2a or pass --model")
 
 
-def debug_pipeline(seed: int = 0):
-    """A complete pipeline with toy-sized, randomly initialised components."""
+def debug_pipeline(seed: int = 0, reference_tokens: int = 0):
+    """A complete pipeline with toy-sized, randomly initialised components; ``reference_tokens`` > 0
+    gives its transformer reference tokens ("sound like this", sound banks)."""
     from .models.autoencoder import MelAutoencoder
     from .models.frame_encoder import FrameEncoder
     from .models.text_encoder import TextEncoder, load_packaged_tokenizer
@@ -48,7 +49,7 @@ def debug_pipeline(seed: int = 0):
         frame_encoder = FrameEncoder(stages=((1, 3, 1, 1, 8, 8), (1, 3, 2, 2, 8, 16)), stem_channels=8, head_channels=32,
                                      num_classes=10, label_dim=text_dim, image_size=32, label_top_k=3)
         frame_encoder.label_embeddings.normal_()
-        transformer = _debug_transformer(text_dim, NUM_MOTION_FEATURES)
+        transformer = _debug_transformer(text_dim, NUM_MOTION_FEATURES, reference_tokens)
         autoencoder = MelAutoencoder(latent_channels=4, hidden=8)
         vocoder = HifiGan(model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],
                           upsample_kernel_sizes=[16, 16, 4, 4], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
@@ -59,14 +60,16 @@ def debug_pipeline(seed: int = 0):
     pipe = V2APipeline(frame_encoder=frame_encoder.eval(), text_encoder=text_encoder.eval(), tokenizer=tokenizer,
                        transformer=transformer.eval(), scheduler=scheduler, autoencoder=autoencoder.eval(),
                        vocoder=vocoder.eval())
+    pipe.name_or_path = DEBUG  # what provenance records name it by (it has no folder)
     return pipe
 
 
-def _debug_transformer(text_dim: int, timing_dim: int):
+def _debug_transformer(text_dim: int, timing_dim: int, reference_tokens: int = 0):
     from .models.transformer import SoundTransformer
 
     model = SoundTransformer(latent_channels=4, width=16, depth=2, heads=2, mlp_ratio=2.0, text_dim=text_dim,
-                             frame_dim=32, timing_dim=timing_dim, frame_token_rate=2.0)
+                             frame_dim=32, timing_dim=timing_dim, frame_token_rate=2.0,
+                             reference_tokens=reference_tokens)
     # A trained model has non-zero output layers; the zero init (adaLN-Zero) would make every
     # condition look irrelevant, so give the toy model small random weights everywhere.
     with torch.no_grad():

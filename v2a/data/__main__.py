@@ -1,4 +1,5 @@
-"""Command line of the data recipe: ``python -m v2a.data build-library --out DIR``."""
+"""Command line of the data recipe: ``python -m v2a.data build-library --out DIR``, and
+``python -m v2a.data build-bank --library DIR --out weights/bank.safetensors`` (the shipped sound bank)."""
 
 from __future__ import annotations
 
@@ -40,6 +41,13 @@ def main(argv: list[str] | None = None) -> int:
     r.add_argument("--styles", default=None, help="comma-separated event styles (default all)")
     r.add_argument("-v", "--verbose", action="store_true")
 
+    k = sub.add_parser("build-bank", help="build the shipped sound bank from a library's train split")
+    k.add_argument("--library", type=Path, required=True)
+    k.add_argument("--out", type=Path, required=True, help="the bank file (.safetensors)")
+    k.add_argument("--model", default=None, help="model whose text encoder embeds the captions (default: shipped)")
+    k.add_argument("--max-bytes", type=int, default=None, help="size budget of the file (default 8,000,000)")
+    k.add_argument("-v", "--verbose", action="store_true")
+
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
@@ -49,12 +57,25 @@ def main(argv: list[str] | None = None) -> int:
             records = build_library(args.out, sources, debs_dir=args.debs, folders=args.folder, cache=args.cache,
                                     force=args.force, dedupe_threshold=args.dedupe_threshold)
             print(summary_table(records))
+        elif args.command == "build-bank":
+            _build_bank(args)
         else:
             _render_examples(args)
     except V2AError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
+
+
+def _build_bank(args) -> None:
+    from ..presets import load_pipeline
+    from .shipped_bank import MAX_BYTES, attribution_path, build_shipped_bank, sources_table, summary
+
+    pipe = load_pipeline(args.model)
+    bank = build_shipped_bank(pipe, args.library, args.out, args.max_bytes or MAX_BYTES)
+    print(summary(bank, args.out))
+    print(f"credits of every entry: {attribution_path(args.out)}")
+    print(sources_table(bank))
 
 
 def _pick(library: Path, split: str | None, count: int | None, seed: int) -> list[dict]:

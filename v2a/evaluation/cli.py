@@ -36,6 +36,8 @@ def eval_command(
     resynthesis_clips: int = typer.Option(12, min=1, help="Real recordings for the vocoder resynthesis errors."),
     reference_vocoder: Optional[Path] = typer.Option(None, help="A vocoder folder (HiFi-GAN) to compare the "
                                                                 "model's vocoder with, e.g. the universal one."),
+    bank: Optional[Path] = typer.Option(None, help="The sound bank of the model_bank systems (models with reference "
+                                                   "tokens; default: the shipped bank)."),
     split: str = typer.Option("test", help="Library split to evaluate on: test for reported numbers, val for "
                                            "choosing settings such as --guidance without looking at test."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
@@ -55,6 +57,6 @@ def eval_command(
     settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
     options = EvalOptions(clips=clips, split=split, max_seconds=max_seconds, real_clips=real_clips,
                           resynthesis_clips=resynthesis_clips, grid_clips=grid, reference_vocoder=reference_vocoder,
-                          device=device, progress=not quiet)
+                          bank=bank, device=device, progress=not quiet)
     evaluate(library, out, model=model, settings=settings, cache=cache, options=options)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

@@ -18,13 +18,19 @@ Systems, side by side on each held-out clip (:mod:`v2a.evaluation.heldout`):
 ``model_no_video``  the same, frames ignored (``use_video=False``);
 ``model_no_text``   the same, no prompt (video only);
 ``untrained``       the same pipeline with freshly initialised transformer and autoencoder,
-                    prompted like ``model``: what the numbers look like before learning.
+                    prompted like ``model``: what the numbers look like before learning;
+``model_bank``, ``model_bank_no_text``, ``model_reference``, ``reference_pasted``
+                    for a model that takes reference sounds only: its reference retrieved from
+                    the sound bank, or a held-out recording of the category, and that recording
+                    pasted as the copy baseline (:mod:`v2a.evaluation.references`).
 
 Metrics (each computed on the clips it makes sense for):
 
 * timing, on event clips: onset F1 at +-50 / +-100 ms and mean absolute offset of matched
   onsets against the ground-truth visible events, also split by held-out style (PULSE) vs
   the styles training saw; on silent static scenes: the fraction of time that is audible;
+  with a held-out reference, the copy check: onset F1 at +-100 ms against the pasted
+  reference's own onsets;
 * semantics: a judge (:class:`~v2a.evaluation.judge.LinearJudge` on aiSFX embeddings,
   fitted on the library's train split; its own accuracy on the test split's real recordings
   is reported) names each clip's category: accuracy overall and on clips showing the
@@ -389,6 +395,7 @@ class EvalOptions:
     resynthesis_clips: int = 12  # real recordings for the resynthesis errors
     grid_clips: int = 4  # event clips in the spectrogram grid (plus one silent and one ambience scene)
     reference_vocoder: str | Path | None = None  # a HiFi-GAN folder to compare the vocoder with
+    bank: str | Path | None = None  # the sound bank of the model_bank systems (default: the shipped bank)
     device: str = "cpu"
     progress: bool = True
     print_table: bool = True
@@ -404,9 +411,25 @@ class Systems:
     embedding: object  # AisfxEmbedding
     judge: object  # LinearJudge
     model_name: str
+    bank: object = None  # the SoundBank of model_bank*, for a model that takes reference sounds
+    references: object = None  # HeldoutReferences, likewise
 
-    def generated(self, item: dict) -> dict[str, tuple[object, dict]]:
-        """The generated systems for a held-out item: name -> (pipeline, keywords)."""
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The systems of the table: the reference systems join when the model takes references."""
+        from .references import REFERENCE_SYSTEMS
+
+        return SYSTEMS + (REFERENCE_SYSTEMS if self.references is not None else ())
+
+    @property
+    def generated_names(self) -> tuple[str, ...]:
+        from .references import REFERENCE_GENERATED
+
+        return GENERATED + (REFERENCE_GENERATED if self.references is not None else ())
+
+    def generated(self, item: dict, reference: np.ndarray | None = None) -> dict[str, tuple[object, dict]]:
+        """The generated systems for a held-out item: name -> (pipeline, keywords); ``reference`` is
+        its held-out reference sound, if it has one."""
         caption = item["captions"][0] if item["captions"] else None
         calls = {"model": (self.pipe, dict(prompt=caption)),
                  "model_no_video": (self.pipe, dict(prompt=caption, use_video=False)),
@@ -415,6 +438,11 @@ class Systems:
             calls.update({"model_negative": (self.pipe, dict(prompt=None, negative_prompt=caption)),
                           "untrained_no_text": (self.untrained, dict(prompt=None)),
                           "untrained_negative": (self.untrained, dict(prompt=None, negative_prompt=caption))})
+        if self.bank is not None:
+            calls.update({"model_bank": (self.pipe, dict(prompt=caption, bank=self.bank)),
+                          "model_bank_no_text": (self.pipe, dict(prompt=None, bank=self.bank))})
+        if reference is not None:
+            calls["model_reference"] = (self.pipe, dict(prompt=caption, reference=reference))
         return calls
 
 
@@ -465,6 +493,7 @@ def build_systems(library: Path, records: list[dict], model, pipe, settings: Gen
     """The judge (with its info and the reference embeddings of the split) and every system."""
     from ..presets import load_pipeline
     from .embedding import AisfxEmbedding
+    from .references import HeldoutReferences
 
     embedding = AisfxEmbedding(device=options.device if options.device != "auto" else "cpu")
     judge, judge_info, reference_embeddings = fit_judge(library, records, embedding, cache, progress=options.progress,
@@ -475,8 +504,16 @@ def build_systems(library: Path, records: list[dict], model, pipe, settings: Gen
     pipe.set_progress_bar_config(disable=True)
     untrained = untrained_pipeline(pipe, seed=settings.seed + UNTRAINED_SEED_OFFSET)
     retrieval = RetrievalBaseline(library, records, max_seconds=options.max_seconds)
+    bank = references = None
+    if pipe.takes_reference:
+        from ..bank import check_bank, open_bank
+
+        bank = open_bank(options.bank if options.bank is not None else True)
+        check_bank(pipe, bank)
+        references = HeldoutReferences(library, records, options.split, max_seconds=options.max_seconds)
     torch.manual_seed(settings.seed)
-    return Systems(pipe, untrained, retrieval, embedding, judge, model_name), judge_info, reference_embeddings
+    return (Systems(pipe, untrained, retrieval, embedding, judge, model_name, bank, references), judge_info,
+            reference_embeddings)
 
 
 def evaluate_rendered(rendered: list[dict], systems: Systems, settings: GenerationSettings, options: EvalOptions,
@@ -492,7 +529,7 @@ def evaluate_rendered(rendered: list[dict], systems: Systems, settings: Generati
                           "guidance": settings.guidance,
                           **({"text_guidance": settings.text_guidance} if settings.text_guidance is not None else {}),
                           "seed": settings.seed, "max_seconds": options.max_seconds, "judge": systems.judge.labels,
-                          "window_seconds": settings.window_seconds}, sort_keys=True)
+                          "window_seconds": settings.window_seconds, **_bank_key(systems, settings)}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
     (out / "audio").mkdir(exist_ok=True)
@@ -506,7 +543,8 @@ def evaluate_rendered(rendered: list[dict], systems: Systems, settings: Generati
         if done.is_file():
             row = json.loads(done.read_text())
             if row.get("run_key") == run_key and "seconds" in row and (item["id"] not in want_grid or all(
-                    (out / "audio" / f"{item['id']}.{name}.wav").is_file() for name in SYSTEMS)):
+                    (out / "audio" / f"{item['id']}.{name}.wav").is_file()
+                    for name in systems.names if name in row["systems"])):
                 per_clip.append(row)
                 continue
         clip = decode_video(item["path"])
@@ -520,14 +558,26 @@ def evaluate_rendered(rendered: list[dict], systems: Systems, settings: Generati
                "events": item["event_times"], "duration": clip.duration, "retrieval": retrieval_info,
                "seconds": seconds, "run_key": run_key, "systems": score_clip(item, clip, waves, systems, sr)}
         if item["id"] in want_grid:
-            for name in SYSTEMS:
-                sf.write(out / "audio" / f"{item['id']}.{name}.wav", waves[name], sr)
+            for name in systems.names:
+                if name in waves:  # a clip without a held-out reference has no reference systems
+                    sf.write(out / "audio" / f"{item['id']}.{name}.wav", waves[name], sr)
         row = _clean(row)
         tmp = done.with_suffix(".tmp")
         tmp.write_text(json.dumps(row) + "\n")
         tmp.replace(done)
         per_clip.append(row)
-    return per_clip, spectrogram_rows(per_clip, rendered, want_grid, out)
+    return per_clip, spectrogram_rows(per_clip, rendered, want_grid, out, systems.names)
+
+
+def _bank_key(systems: Systems, settings: GenerationSettings) -> dict:
+    """What the reference systems' results depend on beyond the sampler (nothing for other models),
+    so that stored clips are not reused after the bank changes."""
+    if systems.bank is None:
+        return {}
+    import hashlib
+
+    digest = hashlib.sha1(json.dumps([e.caption + e.category for e in systems.bank.entries]).encode()).hexdigest()
+    return {"bank": f"{len(systems.bank.entries)}:{digest[:16]}", "bank_entries": settings.bank_entries}
 
 
 def generate_clip(item: dict, clip, systems: Systems, settings: GenerationSettings, seed: int):
@@ -544,13 +594,24 @@ def generate_clip(item: dict, clip, systems: Systems, settings: GenerationSettin
     waves["autoencoded"] = resynthesize(systems.pipe, waves["ground_truth"], True)
     wave, info = systems.retrieval(clip.frames, clip.times, clip.duration, item["category"], item["kind"], item["id"], sr)
     waves["retrieval"] = wave
+    reference = None
+    record = systems.references.choose(item) if systems.references is not None else None
+    if record is not None:
+        from .references import paste_reference
+
+        reference = systems.references.load(record, sr)
+        waves["reference_pasted"] = _fit_length(paste_reference(reference, sr, clip.frames, clip.times, clip.duration,
+                                                                item["kind"]), n)
+        info["reference"] = record["id"]
     seconds = {}
-    for name, (p, kwargs) in systems.generated(item).items():
+    for name, (p, kwargs) in systems.generated(item, reference).items():
         generator = torch.Generator().manual_seed(seed)
         t0 = time.perf_counter()
         result = p(clip, generator=generator, **settings.pipeline_kwargs(), **kwargs)
         seconds[name] = time.perf_counter() - t0
         waves[name] = _fit_length(result.waveforms[0], n)
+        if result.retrieved and result.retrieved[0]:  # what the bank gave, for a person to check
+            info.setdefault("bank", {})[name] = [systems.bank.entries[i].category for i in result.retrieved[0]]
     return waves, info, seconds
 
 
@@ -565,6 +626,9 @@ def score_clip(item: dict, clip, waves: dict[str, np.ndarray], systems: Systems,
     p_gt = None
     gt = waves["ground_truth"]
     sounds_from_start = item["scene"] != "silent" and not starts_silent(gt, sr)
+    # the copy check: the pasted reference's own onsets, where the clip has events and a reference
+    copied = (detect_onsets(waves["reference_pasted"], sr)
+              if item["scene"] == "events" and "reference_pasted" in waves else None)
     joins = window_joins(clip.duration, systems.pipe.audio_settings) if item["scene"] != "silent" else []
     scores = {}
     for name, wave in waves.items():
@@ -576,6 +640,8 @@ def score_clip(item: dict, clip, waves: dict[str, np.ndarray], systems: Systems,
         if item["scene"] == "events":
             s["onset_50"] = onset_f1(s["onsets"], item["event_times"], 0.05)
             s["onset_100"] = onset_f1(s["onsets"], item["event_times"], 0.1)
+        if copied is not None:
+            s["copy_100"] = onset_f1(s["onsets"], copied, 0.1)
         if item["scene"] in ("silent", "ambience"):
             s["sound_rate"] = sound_rate_in_silence(wave, sr, threshold_db=SILENCE_THRESHOLD_DB)
         if item["scene"] != "silent":
@@ -603,7 +669,8 @@ def judge_verdict(judge, probs: np.ndarray, category: str) -> dict:
     return s
 
 
-def spectrogram_rows(per_clip: list[dict], rendered: list[dict], want_grid: list[str], out: Path) -> dict:
+def spectrogram_rows(per_clip: list[dict], rendered: list[dict], want_grid: list[str], out: Path,
+                     names: Sequence[str] = SYSTEMS) -> dict:
     """The grid's rows (reference and every system's log-mel) and ground-truth events of the grid clips."""
     import soundfile as sf
 
@@ -611,9 +678,10 @@ def spectrogram_rows(per_clip: list[dict], rendered: list[dict], want_grid: list
     for row in per_clip:
         if row["id"] in want_grid:
             item = next(it for it in rendered if it["id"] == row["id"])
+            shown = [name for name in names if name in row["systems"]]
             mels = [log_mel(torch.from_numpy(sf.read(out / "audio" / f"{row['id']}.{name}.wav",
-                                                      dtype="float32")[0])).numpy() for name in SYSTEMS]
-            labels = [f"reference: {item['category']} ({item['style']})", *SYSTEMS[1:]]
+                                                      dtype="float32")[0])).numpy() for name in shown]
+            labels = [f"reference: {item['category']} ({item['style']})", *shown[1:]]
             grid["rows"].append(list(zip(labels, mels)))
             grid["events"].append(np.asarray(item["event_times"]))
     return grid
@@ -655,22 +723,26 @@ def system_numbers(per_clip: list[dict], name: str, reference_embeddings: np.nda
     """One system's row of the table, over every clip it applies to."""
     from .metrics import aggregate_onset_scores, frechet_distance
 
+    per_clip = [r for r in per_clip if name in r["systems"]]  # the reference systems skip clips without one
     events = [r for r in per_clip if r["scene"] == "events"]
     sounding = [r for r in per_clip if r["scene"] != "silent"]
     of = lambda r: r["systems"][name]  # noqa: E731
-    agg = lambda rows, key: aggregate_onset_scores([of(r)[key] for r in rows])  # noqa: E731
+    none = dict.fromkeys(("f1", "precision", "recall", "mean_abs_offset"), float("nan"))  # no clip to score
+    agg = lambda rows, key: aggregate_onset_scores([of(r)[key] for r in rows]) if rows else none  # noqa: E731
     s50, s100 = agg(events, "onset_50"), agg(events, "onset_100")
     held = [r for r in events if r["heldout_style"]]
     seen = [r for r in events if not r["heldout_style"]]
     judged = [r for r in sounding if "correct" in of(r)]
+    copied = [r for r in events if "copy_100" in of(r)]
     emb = [np.asarray(of(r)["embedding"]) for r in sounding]
     rate = lambda key, rows=per_clip: _mean(float(of(r)[key]) for r in rows if key in of(r))  # noqa: E731
     return {
         "onset_f1_50ms": s50["f1"], "onset_f1_100ms": s100["f1"],
         "precision_100ms": s100["precision"], "recall_100ms": s100["recall"],
         "mean_abs_offset_ms": s100["mean_abs_offset"] * 1000.0,
-        "onset_f1_100ms_heldout_style": agg(held, "onset_100")["f1"] if held else float("nan"),
-        "onset_f1_100ms_seen_styles": agg(seen, "onset_100")["f1"] if seen else float("nan"),
+        "onset_f1_100ms_heldout_style": agg(held, "onset_100")["f1"],
+        "onset_f1_100ms_seen_styles": agg(seen, "onset_100")["f1"],
+        "copy_f1_100ms": agg(copied, "copy_100")["f1"],
         "sound_rate_static": _mean(of(r)["sound_rate"] for r in per_clip if r["scene"] == "silent"),
         "sound_rate_ambience": _mean(of(r)["sound_rate"] for r in per_clip if r["scene"] == "ambience"),
         "judge_accuracy": _mean(float(of(r)["correct"]) for r in judged),
@@ -719,10 +791,11 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
 
     sr = DEFAULT_AUDIO.sample_rate
     pipe = systems.pipe
-    seconds = {name: sum(r["seconds"].get(name, 0.0) for r in per_clip) for name in GENERATED}
-    audio_seconds = {name: sum(r["duration"] for r in per_clip if name in r["seconds"]) for name in GENERATED}
+    generated = systems.generated_names
+    seconds = {name: sum(r["seconds"].get(name, 0.0) for r in per_clip) for name in generated}
+    audio_seconds = {name: sum(r["duration"] for r in per_clip if name in r["seconds"]) for name in generated}
     numbers = {name: system_numbers(per_clip, name, reference_embeddings, seconds.get(name, 0.0),
-                                    audio_seconds.get(name, 0.0)) for name in SYSTEMS}
+                                    audio_seconds.get(name, 0.0)) for name in systems.names}
     negative = {"model": negative_prompt_effect(per_clip, "model_no_text", "model_negative"),
                 "untrained": negative_prompt_effect(per_clip, "untrained_no_text", "untrained_negative")}
     by_id = {r["id"]: r for r in records}
@@ -737,7 +810,7 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
                                      sr, reference_vocoder=reference)
     speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],
                     "seconds_per_second": seconds[name] / audio_seconds[name] if audio_seconds[name] else float("nan")}
-             for name in GENERATED}
+             for name in generated}
     events = [r for r in per_clip if r["scene"] == "events"]
     sounding = [r for r in per_clip if r["scene"] != "silent"]
     config = {"model": systems.model_name, "split": options.split, "steps": settings.steps,
@@ -745,12 +818,15 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
               "window_seconds": settings.window_seconds, "seed": settings.seed, "device": str(pipe.device),
               "clips": len(rendered), "torch_threads": torch.get_num_threads(), "library": str(library),
               "max_seconds": options.max_seconds,
-              "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters())}
+              "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters()),
+              **({"bank_entries": settings.bank_entries, "bank_size": len(systems.bank.entries)}
+                 if systems.bank is not None else {})}
     heldout = {"events": len(events), "heldout_style": sum(r["heldout_style"] for r in events),
                "silent_static": sum(r["scene"] == "silent" for r in per_clip),
                "ambience": sum(r["scene"] == "ambience" for r in per_clip), "real": len(real_rows),
                "pictured": sum(r["picture"] for r in sounding),
                "ground_truth_events": sum(len(r["events"]) for r in events),
+               "with_reference": sum("model_reference" in r["systems"] for r in per_clip),
                "styles": {s: sum(r["style"] == s for r in events) for s in sorted({r["style"] for r in events})}}
     per_clip = [dict(row, systems={name: {k: v for k, v in s.items() if k != "embedding"}
                                    for name, s in row["systems"].items()}) for row in per_clip]
@@ -786,6 +862,7 @@ def _fmt(value, spec: str = ".2f") -> str:
 COLUMNS = (  # key, header, format
     ("onset_f1_50ms", "F1@50", ".2f"), ("onset_f1_100ms", "F1@100", ".2f"), ("mean_abs_offset_ms", "off ms", ".0f"),
     ("onset_f1_100ms_heldout_style", "F1 pulse", ".2f"), ("onset_f1_100ms_seen_styles", "F1 seen", ".2f"),
+    ("copy_f1_100ms", "F1 copy", ".2f"),
     ("sound_rate_static", "static", ".2f"), ("silent_start_rate", "late", ".2f"), ("join_gap_rate", "gap", ".2f"),
     ("judge_accuracy", "judge", ".2f"),
     ("judge_top5", "top5", ".2f"), ("judge_accuracy_pictured", "judge pic", ".2f"),
@@ -811,7 +888,9 @@ def format_table(results: dict) -> str:
         lines.append(f"{name:<{width}}" + "".join(f"{_fmt(m.get(k), f):>10}" for k, _, f in COLUMNS))
     lines += ["",
               "F1@50/F1@100: onset F1 vs the visible events within +-50/100 ms (event clips); off ms: mean |offset|",
-              "of matched onsets; F1 pulse/seen: held-out style vs training styles; static: audible fraction of",
+              "of matched onsets; F1 pulse/seen: held-out style vs training styles; F1 copy: onset F1 at +-100 ms",
+              "against the pasted held-out reference's own onsets (clips with one; near the ground truth's is",
+              "chance, far above it is copying); static: audible fraction of",
               "silent static scenes (lower is better); late: the first 0.5 s silent (40 dB under the peak) where",
               "the true soundtrack sounds from the start; gap: 0.25 s or more silent inside a window cross-fade",
               "where the true soundtrack sounds; judge: judge names the prompted category (model_no_text:",
@@ -823,6 +902,12 @@ def format_table(results: dict) -> str:
     lines.append(f"judge: linear probe on aiSFX embeddings, {j['classes']} categories from {j['train_clips']} train "
                  f"clips; accuracy on {j['test_clips']} {split}-split real recordings {_fmt(j['test_accuracy'])} "
                  f"(chance {_fmt(j['chance'], '.3f')})")
+    if "model_reference" in results["systems"]:
+        m, r = results["systems"]["model_reference"], results["systems"]["reference_pasted"]
+        lines.append(f"held-out reference ({h.get('with_reference', '-')} clips): the judge names the category in "
+                     f"model_reference {_fmt(m['judge_accuracy'])}, in the reference itself (pasted) "
+                     f"{_fmt(r['judge_accuracy'])}; bank of {c.get('bank_size', '-')} entries, "
+                     f"{c.get('bank_entries', '-')} retrieved per clip")
     for name, n in results["negative_prompt"].items():
         lines.append(f"negative prompt naming the category ({name}, video only): p(category) "
                      f"{_fmt(n['p_without'], '.3f')} -> {_fmt(n['p_with'], '.3f')}, drop {_fmt(n['drop'], '.3f')} "

@@ -36,25 +36,35 @@ def decode_audio_bytes(data: bytes, name: str = "<bytes>") -> tuple[np.ndarray, 
         with av.open(io.BytesIO(data), mode="r") as container:
             if not container.streams.audio:
                 raise V2AError(f"{name}: has no audio stream")
-            stream = container.streams.audio[0]
-            chunks, rate = [], None
-            for frame in container.decode(stream):
-                rate = frame.sample_rate
-                array = frame.to_ndarray()
-                if array.ndim == 1 or frame.format.is_packed:  # packed: (1, samples*channels)
-                    array = array.reshape(-1, len(frame.layout.channels)).T
-                chunks.append(array.astype(np.float32) / _int_scale(array.dtype))
+            audio, rate, _ = decode_audio_stream(container, container.streams.audio[0])
     except av.FFmpegError as err:
         raise V2AError(f"{name}: not a readable audio file ({err})") from None
-    if not chunks:
+    if audio.shape[1] == 0:
         raise V2AError(f"{name}: holds no audio")
-    return np.concatenate(chunks, axis=1).T, int(rate)
+    return audio.T, rate
 
 
-def _int_scale(dtype: np.dtype) -> float:
-    if np.issubdtype(dtype, np.integer):
-        return float(np.iinfo(dtype).max) + 1.0
-    return 1.0
+def decode_audio_stream(container, stream, layout: str | None = None) -> tuple[np.ndarray, int, float | None]:
+    """Decodes one audio stream of an open PyAV container.
+
+    Returns ``(channels, samples)`` float32 audio, its sample rate and the time in seconds of its
+    first sample (None when the stream has no timestamps). ``layout`` (``"mono"``, ``"stereo"``)
+    mixes the channels down or up with FFmpeg's own matrices; None keeps them as they are.
+    """
+    import av
+
+    resampler = av.AudioResampler(format="fltp", layout=layout)  # planar float: (channels, samples) arrays
+    chunks, rate, first = [], stream.codec_context.sample_rate, None
+    for frame in container.decode(stream):
+        if first is None and frame.time is not None:
+            first = float(frame.time)
+        rate = frame.sample_rate
+        chunks += [out.to_ndarray() for out in resampler.resample(frame)]
+    chunks += [out.to_ndarray() for out in resampler.resample(None)]
+    if not chunks:
+        channels = 1 if layout == "mono" else 2 if layout == "stereo" else max(1, stream.codec_context.channels)
+        return np.zeros((channels, 0), np.float32), int(rate), first
+    return np.concatenate(chunks, axis=1).astype(np.float32), int(rate), first
 
 
 def load_reference(source, sample_rate: int, name: str | None = None) -> np.ndarray:

@@ -18,7 +18,8 @@ from ..errors import V2AError
 
 logger = logging.getLogger(__name__)
 
-VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp", ".ogv", ".gif"}
+VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".flv", ".wmv", ".3gp", ".ogv",
+                    ".gif", ".webp"}
 
 ANALYSIS_SHORT_SIDE = 224  # the frame encoder's input size; smaller frames are not upscaled
 
@@ -72,6 +73,17 @@ class VideoClip:
             duration = float(times[-1] + step)
         return cls(frames=_resize_frames(frames), times=times - times[0], duration=float(duration))
 
+    def cut(self, start: float, end: float) -> "VideoClip":
+        """The part from ``start`` to ``end`` seconds (a span from :func:`check_span`) as a clip of its own.
+
+        Its first frame is the one on screen at ``start``, so a span that begins between two frames
+        still sees the picture shown then.
+        """
+        first = max(0, int(np.searchsorted(self.times, start, side="right")) - 1)
+        last = int(np.searchsorted(self.times, end, side="left"))
+        times = np.maximum(self.times[first:last] - start, 0.0)
+        return VideoClip(frames=self.frames[first:last], times=times, duration=end - start)
+
 
 def _analysis_size(width: int, height: int, short_side: int = ANALYSIS_SHORT_SIDE) -> tuple[int, int]:
     scale = min(1.0, short_side / min(width, height))
@@ -120,12 +132,113 @@ def ffmpeg_reason(err: Exception) -> str:
     return getattr(err, "strerror", None) or str(err).split(":")[-1].strip() or type(err).__name__
 
 
-def probe_video(path: str | os.PathLike) -> None:
-    """Checks cheaply (no decoding) that ``path`` is a media file with a video stream."""
+def video_streams(container, path: Path) -> list:
+    """The video streams of an open container, cover pictures left out (an mp3's album art is no
+    video); a one-line V2AError if there is none."""
+    import av
+
+    streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
+    if not streams:
+        raise V2AError(f"{path}: has no video stream")
+    return streams
+
+
+def codec_name(stream) -> str:
+    """A stream's codec by its FFmpeg name ("h264", "msmpeg4v3", "av1"), not its decoder's ("libdav1d")."""
+    context = stream.codec_context
+    return context.codec.canonical_name if context is not None else "unknown"
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What the checks before model loading need to know of an input (see :func:`probe_video`)."""
+
+    codec: str  # the first video stream's codec, e.g. "h264"
+    duration: float  # seconds, from the container's header (the decoded frames may differ by a frame)
+    has_audio: bool
+
+
+def probe_video(path: str | os.PathLike) -> VideoInfo:
+    """Checks cheaply that ``path`` holds a video stream FFmpeg can decode: reads the header and
+    decodes the first frame only, so that an undecodable stream (animated WebP, a codec this FFmpeg
+    build lacks) is refused before any model loads, not after."""
+    import av
+
     path = Path(path)
     with open_container(path) as container:
-        if not container.streams.video:
-            raise V2AError(f"{path}: has no video stream")
+        stream = video_streams(container, path)[0]
+        codec = codec_name(stream)
+        try:
+            decoded = next(iter(container.decode(stream)), None)
+        except av.FFmpegError as err:
+            raise V2AError(f"{path}: cannot decode its {codec} video ({ffmpeg_reason(err)})") from None
+        if decoded is None:
+            raise V2AError(f"{path}: the video stream holds no decodable frames")
+        if stream.duration and stream.time_base:
+            duration = float(stream.duration * stream.time_base)
+        elif container.duration:
+            duration = container.duration / av.time_base
+        else:
+            duration = _packet_duration(container, path)
+        return VideoInfo(codec=codec, duration=duration, has_audio=bool(container.streams.audio))
+
+
+def _packet_duration(container, path: Path) -> float:
+    """The first video stream's length from its packets' timestamps, for files whose header has none
+    (some GIFs, raw streams): demuxing reads no pictures, so it is cheap."""
+    container.seek(0)
+    stream = video_streams(container, path)[0]
+    first, end = None, 0.0
+    for packet in container.demux(stream):
+        if packet.pts is None or packet.time_base is None:
+            continue
+        t = float(packet.pts * packet.time_base)
+        first = t if first is None else min(first, t)
+        end = max(end, t + float((packet.duration or 0) * packet.time_base))
+    return end - (first or 0.0)
+
+
+# A span's end this far past the video's end is taken as its end: a container's duration and the
+# decoded frames' may differ by a frame.
+SPAN_SLACK = 0.1
+
+
+def parse_time(value: float | str, name: str = "time") -> float:
+    """Seconds from a number, ``"12.5"``, ``"MM:SS.mmm"`` or ``"HH:MM:SS.mmm"``."""
+    if isinstance(value, (int, float)):
+        seconds = float(value)
+    else:
+        parts = str(value).strip().split(":")
+        try:
+            if len(parts) > 3 or any(not p.strip() for p in parts):
+                raise ValueError
+            seconds = 0.0
+            for i, part in enumerate(parts):
+                number = float(part)
+                if i and not 0 <= number < 60 or i < len(parts) - 1 and number != int(number):
+                    raise ValueError  # minutes and seconds below 60, only the last field with a fraction
+                seconds = seconds * 60 + number
+        except ValueError:
+            raise V2AError(f"{name} {value!r}: not a time (give seconds, or HH:MM:SS.mmm)") from None
+    if not np.isfinite(seconds) or seconds < 0:
+        raise V2AError(f"{name} {value!r}: must be a time of 0 s or more")
+    return seconds
+
+
+def check_span(start: float | str | None, end: float | str | None, duration: float) -> tuple[float, float] | None:
+    """``(start, end)`` in seconds for a span of a video ``duration`` seconds long, or None for the
+    whole video; a one-line V2AError for a span that is empty or outside the video."""
+    if start is None and end is None:
+        return None
+    first = 0.0 if start is None else parse_time(start, "start")
+    last = duration if end is None else parse_time(end, "end")
+    if first >= duration:
+        raise V2AError(f"start {first:g} s is not before the end of the video ({duration:g} s)")
+    if last > duration + SPAN_SLACK:
+        raise V2AError(f"end {last:g} s is past the end of the video ({duration:g} s)")
+    if last <= first:
+        raise V2AError(f"end {last:g} s must come after start {first:g} s")
+    return first, min(last, duration)
 
 
 def decode_video(path: str | os.PathLike) -> VideoClip:
@@ -143,10 +256,7 @@ def decode_video(path: str | os.PathLike) -> VideoClip:
     # which took 7x longer than the conversion itself (1.4 s for 200 frames of 640x360)
     reformatter = VideoReformatter()
     with open_container(path) as container:
-        streams = [s for s in container.streams.video if not s.disposition & av.stream.Disposition.attached_pic]
-        if not streams:
-            raise V2AError(f"{path}: has no video stream")
-        stream = streams[0]
+        stream = video_streams(container, path)[0]
         stream.thread_type = "AUTO"
         start = None
         last_frame_duration = None

@@ -2,7 +2,7 @@
 every encoder here is fed.
 
 For test clips, examples and inspection copies of rendered training videos; the tool's own output
-never re-encodes video (:func:`v2a.media.mux.mux_soundtrack` copies its packets).
+copies the video's packets (:func:`v2a.media.mux.mux_soundtrack`, which re-encodes only when asked).
 """
 
 from __future__ import annotations
@@ -16,20 +16,24 @@ import numpy as np
 
 
 def audio_frames(waveform: np.ndarray, sample_rate: int, codec_ctx, start_pts: int = 0) -> Iterator:
-    """Cuts mono float audio into encoder-sized ``av.AudioFrame``s in the codec's sample format."""
+    """Cuts float audio, mono ``(samples,)`` or ``(channels, samples)`` with 1 or 2 channels, into
+    encoder-sized ``av.AudioFrame``s in the codec's sample format."""
     import av
 
+    audio = np.asarray(waveform, dtype=np.float32)
+    audio = audio[None] if audio.ndim == 1 else audio  # (channels, samples)
+    layout = "mono" if len(audio) == 1 else "stereo"
     frame_size = codec_ctx.frame_size or 1024
-    fmt = codec_ctx.format.name
-    for offset in range(0, len(waveform), frame_size):
-        chunk = waveform[offset : offset + frame_size].astype(np.float32)
-        if fmt in ("s16", "s16p"):
-            data = (np.clip(chunk, -1, 1) * 32767).astype(np.int16)[None]
-        elif fmt in ("s32", "s32p"):
-            data = (np.clip(chunk, -1, 1) * 2147483647).astype(np.int32)[None]
-        else:
-            data = chunk[None]
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(data), format=fmt, layout="mono")
+    fmt = codec_ctx.format
+    for offset in range(0, audio.shape[1], frame_size):
+        chunk = audio[:, offset : offset + frame_size]
+        if fmt.name.startswith("s16"):
+            chunk = (np.clip(chunk, -1, 1) * 32767).astype(np.int16)
+        elif fmt.name.startswith("s32"):
+            chunk = (np.clip(chunk, -1, 1).astype(np.float64) * 2147483647).astype(np.int32)  # float32 rounds 2**31-1 up
+        if not fmt.is_planar:  # packed formats interleave the channels in one plane
+            chunk = chunk.T.reshape(1, -1)
+        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(chunk), format=fmt.name, layout=layout)
         frame.sample_rate = sample_rate
         frame.pts = start_pts + offset
         frame.time_base = Fraction(1, sample_rate)
