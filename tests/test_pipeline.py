@@ -200,8 +200,9 @@ def test_stage_timing_adds_every_stage_and_changes_nothing(debug_pipe):
     seconds = {"encode": 1.0}  # existing entries are added to, not replaced
     timed = run(debug_pipe, clip(1.5), prompt="a ball", stage_seconds=seconds)
     plain = run(debug_pipe, clip(1.5), prompt="a ball")
-    assert set(seconds) == {"encode", "denoise", "latent decode", "vocoder"}
+    assert set(seconds) == {"encode", "encode/frame encoder", "encode/motion", "denoise", "latent decode", "vocoder"}
     assert seconds["encode"] > 1.0 and all(v > 0 for v in seconds.values())
+    assert seconds["encode/frame encoder"] + seconds["encode/motion"] < seconds["encode"] - 1.0  # parts of the stage
     np.testing.assert_array_equal(timed.waveforms[0], plain.waveforms[0])
 
 
@@ -298,9 +299,8 @@ def test_guidance_branches_build_only_the_branches_they_keep(debug_pipe):
 
 
 def test_euler_sample_is_a_pure_function_of_its_arguments():
-    from diffusers import FlowMatchEulerDiscreteScheduler
-
     from v2a.pipeline import euler_sample
+    from v2a.scheduler import FlowMatchEulerScheduler
 
     noise = torch.randn(1, 6, 2, generator=torch.Generator().manual_seed(0))
     target = torch.full_like(noise, 0.5)
@@ -308,10 +308,10 @@ def test_euler_sample_is_a_pure_function_of_its_arguments():
     def velocity(x, t):  # the exact flow-matching velocity towards ``target`` from ``noise``
         return noise - target
 
-    sample = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4)
+    sample = euler_sample(velocity, noise.clone(), FlowMatchEulerScheduler(), 4)
     torch.testing.assert_close(sample, target)
     mask = torch.tensor([[True] * 4 + [False] * 2])
-    masked = euler_sample(velocity, noise.clone(), FlowMatchEulerDiscreteScheduler(), 4, token_mask=mask)
+    masked = euler_sample(velocity, noise.clone(), FlowMatchEulerScheduler(), 4, token_mask=mask)
     assert (masked[0, 4:] == 0).all()
 
 

@@ -5,7 +5,7 @@
     waveform, sample_rate = v2a.generate("clip.mp4", prompt="drums", pipeline=pipe)
     v2a.add_sound("clip.mp4", "clip.v2a.mp4", prompt="drums", pipeline=pipe)
 
-Heavy modules (torch, diffusers) load on first use, so ``import v2a`` and ``v2a --help``
+Heavy modules (torch) load on first use, so ``import v2a`` and ``v2a --help``
 stay instant.
 """
 

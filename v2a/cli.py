@@ -247,15 +247,7 @@ def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
 
     if quiet:
         logging.getLogger().setLevel(logging.ERROR)
-    # library chatter (deprecation notices, progress of weight loading) is not for users
-    warnings.filterwarnings("ignore")
-    from diffusers.utils import logging as diffusers_logging
-    from transformers.utils import logging as transformers_logging
-
-    diffusers_logging.set_verbosity_error()
-    diffusers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()
-    transformers_logging.disable_progress_bar()
+    warnings.filterwarnings("ignore")  # library chatter (deprecation notices) is not for users
     resolved = resolve_device(device)
     return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved))
 

@@ -23,6 +23,7 @@ MultiDiffusion). A clip no longer than a window is one window: sampled whole.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import math
 import time
@@ -31,7 +32,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from diffusers import DiffusionPipeline, FlowMatchEulerDiscreteScheduler
 
 from .bank import SoundBank, check_bank, retrieve
 from .signal.audio import AudioSettings, log_mel
@@ -45,6 +45,8 @@ from .models.transformer import Conditions, SoundTransformer, frame_tokens_in_wi
 from .models.vocoder import vocode
 from .media.audio import REFERENCE_MAX_SECONDS
 from .media.decode import VideoClip
+from .pipeline_base import FolderPipeline
+from .scheduler import FlowMatchEulerScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +92,7 @@ class SoundtrackOutput:
     retrieved: list[list[int]] = field(default_factory=list)
 
 
-class V2APipeline(DiffusionPipeline):
+class V2APipeline(FolderPipeline):
     """Generates a soundtrack for video clips.
 
     Components: ``frame_encoder`` (EfficientNet-lite), ``text_encoder`` + ``tokenizer``
@@ -98,10 +100,8 @@ class V2APipeline(DiffusionPipeline):
     ``autoencoder`` (mel latent decoder) and ``vocoder`` (HiFi-GAN, 22,050 Hz).
     """
 
-    model_cpu_offload_seq = "text_encoder->frame_encoder->transformer->autoencoder->vocoder"
-
     def __init__(self, frame_encoder: FrameEncoder, text_encoder: TextEncoder, tokenizer,
-                 transformer: SoundTransformer, scheduler: FlowMatchEulerDiscreteScheduler,
+                 transformer: SoundTransformer, scheduler: FlowMatchEulerScheduler,
                  autoencoder: AudioLatent, vocoder):
         super().__init__()
         self.register_modules(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
@@ -181,13 +181,14 @@ class V2APipeline(DiffusionPipeline):
         sample_times = (np.arange(count) + 0.5) / rate
         # latest frame shown at each sample time
         index = np.clip(np.searchsorted(clip.times, sample_times, side="right") - 1, 0, len(clip.times) - 1)
-        images = self.frame_encoder.preprocess(clip.frames[index])
-        features, _, labels = self.frame_encoder(images)
+        with _substage("frame encoder"):
+            features, _, labels = self.frame_encoder(self.frame_encoder.preprocess(clip.frames[index]))
         return features, labels, torch.tensor(sample_times, dtype=torch.float32, device=self.device)
 
     def encode_video(self, clip: VideoClip, num_latent_frames: int):
         """``encode_frames`` plus motion features on the latent clock."""
-        motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
+        with _substage("motion"):
+            motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
         return (*self.encode_frames(clip), torch.from_numpy(motion).to(device=self.device))
 
     def retrieve_references(self, bank: SoundBank | None, k: int, prompts: list[str | None],
@@ -202,7 +203,7 @@ class V2APipeline(DiffusionPipeline):
 
     # -- generation ---------------------------------------------------------------------
 
-    @torch.no_grad()
+    @torch.inference_mode()
     def __call__(
         self,
         clips: VideoClip | list[VideoClip],
@@ -236,7 +237,8 @@ class V2APipeline(DiffusionPipeline):
             use_video: False ignores the frames (an ablation for evaluation).
             window_seconds: longer clips are denoised in half-overlapping windows this long.
             stage_seconds: if a dict is given, the seconds spent in each stage ("encode",
-                "denoise", "latent decode", "vocoder") are added to it (for benchmarks).
+                "denoise", "latent decode", "vocoder") are added to it (for benchmarks), and those
+                of parts of a stage under "stage/part" ("encode/frame encoder", "encode/motion").
             reference: a reference sound (mono waveform at the vocoder's rate; its first 10 s are
                 used) for all clips, or one per clip (None: no reference). Like the prompt, it is
                 heard only in the conditional branch: guidance steers towards it.
@@ -402,7 +404,7 @@ class V2APipeline(DiffusionPipeline):
 
 
 def euler_sample(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], latents: torch.Tensor,
-                 scheduler: FlowMatchEulerDiscreteScheduler, num_inference_steps: int,
+                 scheduler: FlowMatchEulerScheduler, num_inference_steps: int,
                  token_mask: torch.Tensor | None = None, progress: Callable = iter) -> torch.Tensor:
     """Flow-matching Euler sampling: integrates ``velocity(latents, t)`` from noise ``latents``
     over the scheduler's timesteps; ``token_mask`` ``(B, T)`` keeps padding frames at zero."""
@@ -500,22 +502,42 @@ def guidance_branches(build: dict[str, Callable[[], Conditions]], guidance_scale
     return _cat_conditions(*[build[name]() for name in weights]), list(weights.values())
 
 
+_ACTIVE_TIMER: contextvars.ContextVar["_StageTimer | None"] = contextvars.ContextVar("v2a_stage_timer", default=None)
+
+
 class _StageTimer:
-    """Adds each stage's wall time to a dict (a no-op without one); waits for the GPU to finish."""
+    """Adds each stage's wall time to a dict (a no-op without one); waits for the GPU to finish.
+
+    While a stage runs, code anywhere in it can time a part with ``_substage(name)``, recorded as
+    ``"stage/name"`` (a part's time is also in its stage's)."""
 
     def __init__(self, seconds: dict[str, float] | None, device: torch.device):
         self.seconds, self.device = seconds, torch.device(device)
+        self._open: list[str] = []
 
     @contextlib.contextmanager
     def __call__(self, stage: str):
         if self.seconds is None:
             yield
             return
+        name = "/".join([*self._open, stage])
+        self._open.append(stage)
+        active = _ACTIVE_TIMER.set(self)
         start = time.perf_counter()
-        yield
-        if self.device.type == "cuda":
-            torch.cuda.synchronize(self.device)
-        self.seconds[stage] = self.seconds.get(stage, 0.0) + time.perf_counter() - start
+        try:
+            yield
+        finally:
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+            self._open.pop()
+            _ACTIVE_TIMER.reset(active)
+
+
+def _substage(name: str):
+    """Times a part of the running stage, if a timer is on (see ``_StageTimer``)."""
+    timer = _ACTIVE_TIMER.get()
+    return timer(name) if timer is not None else contextlib.nullcontext()
 
 
 def _cat_conditions(*items: Conditions) -> Conditions:

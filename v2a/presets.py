@@ -31,13 +31,12 @@ def default_weights_dir() -> Path:
 def debug_pipeline(seed: int = 0, reference_tokens: int = 0):
     """A complete pipeline with toy-sized, randomly initialised components; ``reference_tokens`` > 0
     gives its transformer reference tokens ("sound like this", sound banks)."""
-    from diffusers import FlowMatchEulerDiscreteScheduler
-    from transformers import SpeechT5HifiGan, SpeechT5HifiGanConfig
-
     from .models.autoencoder import MelAutoencoder
     from .models.frame_encoder import FrameEncoder
-    from .pipeline import V2APipeline
     from .models.text_encoder import TextEncoder, load_packaged_tokenizer
+    from .models.vocoder import HifiGan
+    from .pipeline import V2APipeline
+    from .scheduler import FlowMatchEulerScheduler
     from .signal.motion import NUM_MOTION_FEATURES
 
     generator_state = torch.random.get_rng_state()
@@ -52,17 +51,16 @@ def debug_pipeline(seed: int = 0, reference_tokens: int = 0):
         frame_encoder.label_embeddings.normal_()
         transformer = _debug_transformer(text_dim, NUM_MOTION_FEATURES, reference_tokens)
         autoencoder = MelAutoencoder(latent_channels=4, hidden=8)
-        vocoder = SpeechT5HifiGan(SpeechT5HifiGanConfig(
-            model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],
-            upsample_kernel_sizes=[16, 16, 4, 4], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
-            normalize_before=False, initializer_range=0.3))
-        scheduler = FlowMatchEulerDiscreteScheduler(num_train_timesteps=1000, shift=1.0)
+        vocoder = HifiGan(model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],
+                          upsample_kernel_sizes=[16, 16, 4, 4], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
+                          normalize_before=False, initializer_range=0.3)
+        scheduler = FlowMatchEulerScheduler(num_train_timesteps=1000, shift=1.0)
     finally:
         torch.random.set_rng_state(generator_state)
     pipe = V2APipeline(frame_encoder=frame_encoder.eval(), text_encoder=text_encoder.eval(), tokenizer=tokenizer,
                        transformer=transformer.eval(), scheduler=scheduler, autoencoder=autoencoder.eval(),
                        vocoder=vocoder.eval())
-    pipe.register_to_config(_name_or_path=DEBUG)  # what provenance records name it by (it has no folder)
+    pipe.name_or_path = DEBUG  # what provenance records name it by (it has no folder)
     return pipe
 
 
@@ -96,26 +94,14 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
         pipe = debug_pipeline()
     else:
         folder = default_weights_dir() if model is None else Path(model)
-        if not (folder / "model_index.json").is_file():
-            raise V2AError(f"{folder}: not a v2a model folder (no model_index.json)")
         # Stored weights may be float16 to save space; compute in float32 unless asked otherwise.
-        pipe = V2APipeline.from_pretrained(str(folder), dtype=torch.float32, local_files_only=True)
-        _check_complete(pipe, folder)
+        pipe = V2APipeline.from_pretrained(folder, dtype=torch.float32)
     pipe = pipe.to(device)
     if dtype != torch.float32:
         # The frame encoder's batch norm and the vocoder are cheap and sensitive: keep them in float32.
         for name in ("text_encoder", "transformer", "autoencoder"):
             getattr(pipe, name).to(dtype)
     return pipe
-
-
-def _check_complete(pipe, folder: Path) -> None:
-    """diffusers leaves weights missing from a checkpoint on the meta device; refuse such a model."""
-    for name, component in pipe.components.items():
-        if isinstance(component, torch.nn.Module):
-            missing = [k for k, v in [*component.named_parameters(), *component.named_buffers()] if v.is_meta]
-            if missing:
-                raise V2AError(f"{folder}/{name}: weights do not match the model code (missing {missing[0]}...)")
 
 
 def resolve_device(device: str) -> str:

@@ -34,7 +34,7 @@ def eval_command(
     max_seconds: float = typer.Option(6.0, help="Longest library recording used."),
     real_clips: bool = typer.Option(True, help="Also run on the real videos shipped in packages (speed)."),
     resynthesis_clips: int = typer.Option(12, min=1, help="Real recordings for the vocoder resynthesis errors."),
-    reference_vocoder: Optional[Path] = typer.Option(None, help="A vocoder folder (SpeechT5HifiGan) to compare the "
+    reference_vocoder: Optional[Path] = typer.Option(None, help="A vocoder folder (HiFi-GAN) to compare the "
                                                                 "model's vocoder with, e.g. the universal one."),
     bank: Optional[Path] = typer.Option(None, help="The sound bank of the model_bank systems (models with reference "
                                                    "tokens; default: the shipped bank)."),

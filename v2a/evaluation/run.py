@@ -394,7 +394,7 @@ class EvalOptions:
     real_clips: bool = True  # also run the model on the real videos shipped in packages
     resynthesis_clips: int = 12  # real recordings for the resynthesis errors
     grid_clips: int = 4  # event clips in the spectrogram grid (plus one silent and one ambience scene)
-    reference_vocoder: str | Path | None = None  # a SpeechT5HifiGan folder to compare the vocoder with
+    reference_vocoder: str | Path | None = None  # a HiFi-GAN folder to compare the vocoder with
     bank: str | Path | None = None  # the sound bank of the model_bank systems (default: the shipped bank)
     device: str = "cpu"
     progress: bool = True
@@ -803,10 +803,9 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
                   for it in rendered if it["scene"] != "silent" and it["record"] in by_id][:options.resynthesis_clips]
     reference = None
     if options.reference_vocoder is not None:
-        from transformers import SpeechT5HifiGan
+        from ..models.vocoder import HifiGan
 
-        reference = SpeechT5HifiGan.from_pretrained(str(options.reference_vocoder),
-                                                    dtype=torch.float32).to(pipe.device).eval()
+        reference = HifiGan.from_pretrained(options.reference_vocoder).to(pipe.device)
     resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, systems.untrained,
                                      sr, reference_vocoder=reference)
     speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],

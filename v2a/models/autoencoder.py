@@ -15,12 +15,11 @@ Two kinds share one interface (``encode``, ``decode``, ``config.downsample``, ``
 from __future__ import annotations
 
 import torch
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
+from .base import ConfigModule, register_to_config
 from torch import nn
 
 
-class MelPatches(ModelMixin, ConfigMixin):
+class MelPatches(ConfigModule):
     """Per-bin normalised log-mel, ``downsample`` frames per latent frame; the identity up to
     float rounding. ``bin_mean`` / ``bin_std`` come from :func:`v2a.training.autoencoder.fit_mel_patches`."""
 
@@ -75,7 +74,7 @@ class ResBlock1d(nn.Module):
         return x + self.net(x)
 
 
-class MelAutoencoder(ModelMixin, ConfigMixin):
+class MelAutoencoder(ConfigModule):
     """Convolutional autoencoder over log-mel spectrograms.
 
     Args:

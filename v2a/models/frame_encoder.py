@@ -17,8 +17,7 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
+from .base import ConfigModule, register_to_config
 from torch import nn
 
 # EfficientNet-lite0 stages: (repeats, kernel, stride, expand ratio, in channels, out channels)
@@ -74,7 +73,7 @@ class MBConv(nn.Module):
         return x + h if self.residual else h
 
 
-class FrameEncoder(ModelMixin, ConfigMixin):
+class FrameEncoder(ConfigModule):
     """EfficientNet-lite image classifier used as a frame feature extractor.
 
     Args:

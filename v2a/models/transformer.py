@@ -18,8 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 import torch.nn.functional as F
-from diffusers import ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
+from .base import ConfigModule, register_to_config
 from torch import nn
 
 # adaLN modulations per block: shift, scale and gate for each of self-attention, cross-attention and MLP
@@ -104,7 +103,7 @@ class Block(nn.Module):
         return x + mods[8] * self.mlp(h)
 
 
-class SoundTransformer(ModelMixin, ConfigMixin):
+class SoundTransformer(ConfigModule):
     """Flow-matching denoiser over audio-latent tokens; its keyword arguments are its ``config.json``."""
 
     @register_to_config

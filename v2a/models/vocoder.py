@@ -1,8 +1,10 @@
 """The vocoder: 80-bin log-mel -> 22,050 Hz waveform.
 
-The network is transformers' ``SpeechT5HifiGan`` (HiFi-GAN V1, the universal checkpoint
-fine-tuned on sound effects; see weights/README.md); what v2a adds is running it on long mels
-in chunks, so memory stays flat and time grows in proportion to the length.
+The network is HiFi-GAN V1 (the universal checkpoint fine-tuned on sound effects; see
+weights/README.md) as transformers' ``SpeechT5HifiGan`` defines it: :class:`HifiGan` is the same
+network with the same parameter names and ``config.json``, so folders written by either load in
+the other, without importing transformers. Long mels are vocoded in chunks, so memory stays flat
+and time grows in proportion to the length.
 """
 
 from __future__ import annotations
@@ -10,6 +12,81 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .base import ConfigModule, register_to_config
+
+
+class ResBlock(nn.Module):
+    """HiFi-GAN's multi-receptive-field block: per dilation, two convolutions with a residual."""
+
+    def __init__(self, channels: int, kernel_size: int, dilations: list[int], slope: float):
+        super().__init__()
+        self.slope = slope
+        self.convs1 = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size, dilation=d, padding=(kernel_size * d - d) // 2)
+                                    for d in dilations)
+        self.convs2 = nn.ModuleList(nn.Conv1d(channels, channels, kernel_size, padding=(kernel_size - 1) // 2)
+                                    for _ in dilations)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        for conv1, conv2 in zip(self.convs1, self.convs2):
+            x = x + conv2(F.leaky_relu(conv1(F.leaky_relu(x, self.slope)), self.slope))
+        return x
+
+
+class HifiGan(ConfigModule):
+    """HiFi-GAN generator: log-mel ``(B, frames, model_in_dim)`` -> waveform ``(B, frames * hop)``,
+    with ``hop`` the product of ``upsample_rates``. The keywords (and their defaults) are those of
+    transformers' ``SpeechT5HifiGanConfig``; ``initializer_range`` is the spread of a fresh network's
+    weights.
+    """
+
+    weights_name = "model.safetensors"  # transformers' name
+
+    @register_to_config
+    def __init__(self, model_in_dim: int = 80, sampling_rate: int = 16000, upsample_initial_channel: int = 512,
+                 upsample_rates: tuple = (4, 4, 4, 4), upsample_kernel_sizes: tuple = (8, 8, 8, 8),
+                 resblock_kernel_sizes: tuple = (3, 7, 11),
+                 resblock_dilation_sizes: tuple = ((1, 3, 5), (1, 3, 5), (1, 3, 5)),
+                 initializer_range: float = 0.01, leaky_relu_slope: float = 0.1, normalize_before: bool = True):
+        super().__init__()
+        self.slope = leaky_relu_slope
+        self.conv_pre = nn.Conv1d(model_in_dim, upsample_initial_channel, 7, padding=3)
+        self.upsampler = nn.ModuleList(
+            nn.ConvTranspose1d(upsample_initial_channel // 2**i, upsample_initial_channel // 2 ** (i + 1), kernel,
+                               stride=rate, padding=(kernel - rate) // 2)
+            for i, (rate, kernel) in enumerate(zip(upsample_rates, upsample_kernel_sizes)))
+        self.resblocks = nn.ModuleList(
+            ResBlock(upsample_initial_channel // 2 ** (i + 1), kernel, dilations, leaky_relu_slope)
+            for i in range(len(upsample_rates))
+            for kernel, dilations in zip(resblock_kernel_sizes, resblock_dilation_sizes))
+        self.conv_post = nn.Conv1d(upsample_initial_channel // 2 ** len(upsample_rates), 1, 7, padding=3)
+        self.register_buffer("mean", torch.zeros(model_in_dim))
+        self.register_buffer("scale", torch.ones(model_in_dim))
+        for module in self.modules():
+            if isinstance(module, (nn.Conv1d, nn.ConvTranspose1d)):
+                nn.init.normal_(module.weight, std=initializer_range)
+                nn.init.zeros_(module.bias)
+
+    def saved_config(self) -> dict:
+        # what transformers needs to read the folder as a SpeechT5HifiGan
+        return {**super().saved_config(), "architectures": ["SpeechT5HifiGan"], "model_type": "speecht5_hifigan"}
+
+    def forward(self, mel: torch.Tensor) -> torch.Tensor:
+        if self.config.normalize_before:
+            mel = (mel - self.mean) / self.scale
+        x = self.conv_pre(mel.transpose(1, 2))  # (B, C, frames)
+        kernels = len(self.config.resblock_kernel_sizes)
+        for i, upsample in enumerate(self.upsampler):
+            x = upsample(F.leaky_relu(x, self.slope))
+            blocks = self.resblocks[i * kernels : (i + 1) * kernels]
+            total = blocks[0](x)
+            for block in blocks[1:]:
+                total += block(x)
+            x = total / kernels
+        x = self.conv_post(F.leaky_relu(x))  # slope 0.01 here, as in the original HiFi-GAN
+        return torch.tanh(x)[:, 0]
 
 # Long mels are vocoded in chunks with this much context on each side, more than HiFi-GAN's
 # receptive field (with 16 frames the joins already match the whole to float rounding), so

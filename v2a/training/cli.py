@@ -32,12 +32,10 @@ def _settings(run: Path, steps: int, batch_size: int, lr: float, seed: int, mixe
 
 def _vocoder():
     """The shipped vocoder alone (stored as float16, trained and run in float32)."""
-    import torch
-    from transformers import SpeechT5HifiGan
-
+    from ..models.vocoder import HifiGan
     from ..presets import default_weights_dir
 
-    return SpeechT5HifiGan.from_pretrained(str(default_weights_dir() / "vocoder"), dtype=torch.float32)
+    return HifiGan.from_pretrained(default_weights_dir() / "vocoder")
 
 
 @app.command()
@@ -189,7 +187,7 @@ def transformer(
 def vocoder(
     library: Path = typer.Option(..., help="Sound library folder."),
     run: Path = typer.Option(Path("runs/vocoder")),
-    init: Optional[Path] = typer.Option(None, help="SpeechT5HifiGan folder to start from (default: the shipped vocoder)."),
+    init: Optional[Path] = typer.Option(None, help="HiFi-GAN vocoder folder to start from (default: the shipped vocoder)."),
     autoencoder: Optional[Path] = typer.Option(None, help="Autoencoder folder (RUN/model or weights/autoencoder): "
                                                           "train on mels passed through it, as the pipeline's "
                                                           "vocoder hears them."),
@@ -199,12 +197,11 @@ def vocoder(
     quiet: bool = typer.Option(False),
 ):
     """Fine-tune the HiFi-GAN vocoder on the sound library (adversarial + spectral losses)."""
-    from transformers import SpeechT5HifiGan
-
+    from ..models.vocoder import HifiGan
     from .vocoder import train_vocoder
 
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
-    generator = SpeechT5HifiGan.from_pretrained(str(init)) if init else _vocoder()
+    generator = HifiGan.from_pretrained(init) if init else _vocoder()
     ae = None
     if autoencoder is not None:
         from ..models.autoencoder import load_audio_latent

@@ -171,7 +171,7 @@ def resynthesis_distance(generator, waves: list[np.ndarray], limit: int = 64, au
 
 
 def train_vocoder(library: Path, settings: TrainSettings, generator, autoencoder=None) -> nn.Module:
-    """Fine-tunes ``generator`` (a SpeechT5HifiGan); writes the EMA generator to ``run_dir/model``.
+    """Fine-tunes ``generator`` (a ``HifiGan``); writes the EMA generator to ``run_dir/model``.
 
     ``autoencoder``: a frozen ``MelAutoencoder`` whose reconstructions the vocoder learns to
     render (validation then measures the same chain)."""
