@@ -167,7 +167,7 @@ def transformer(
     ae = load_audio_latent(autoencoder).eval().to(device)
     pipe = load_pipeline(model, device=device) if audio_samples or model == DEBUG else None
     # the conditioning widths must match the encoders that made the features: the pipeline's
-    shipped = pipe.transformer.config if pipe is not None else SoundTransformer.load_config(
+    shipped = pipe.transformer.config if pipe is not None else SoundTransformer.config_from_folder(
         str(Path(model or default_weights_dir()) / "transformer"))
     config = dict(latent_channels=ae.latent_channels, width=width, depth=depth, heads=heads,
                   reference_tokens=reference_tokens,
