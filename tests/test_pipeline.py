@@ -200,7 +200,8 @@ def test_stage_timing_adds_every_stage_and_changes_nothing(debug_pipe):
     seconds = {"encode": 1.0}  # existing entries are added to, not replaced
     timed = run(debug_pipe, clip(1.5), prompt="a ball", stage_seconds=seconds)
     plain = run(debug_pipe, clip(1.5), prompt="a ball")
-    assert set(seconds) == {"encode", "encode/frame encoder", "encode/motion", "denoise", "latent decode", "vocoder"}
+    assert set(seconds) == {"encode", "encode/video decode", "encode/frame encoder", "encode/motion", "denoise",
+                            "latent decode", "vocoder"}
     assert seconds["encode"] > 1.0 and all(v > 0 for v in seconds.values())
     assert seconds["encode/frame encoder"] + seconds["encode/motion"] < seconds["encode"] - 1.0  # parts of the stage
     np.testing.assert_array_equal(timed.waveforms[0], plain.waveforms[0])
