@@ -66,7 +66,8 @@ def generate(
     """Generates a soundtrack for one video, or for a span of it.
 
     Args:
-        video: a video file path, a decoded ``VideoClip``, or ``(T, H, W, 3)`` uint8 frames.
+        video: a video file path (read as a stream: a long video is never held in memory whole), a
+            ``VideoClip``, or ``(T, H, W, 3)`` uint8 frames.
         fps: frame rate of in-memory frames (or give ``times``, one per frame, in seconds).
         prompt: what should be heard, e.g. ``"drums"``; None lets the video decide.
         negative_prompt: what should not be heard, e.g. ``"music, speech"``.

@@ -60,7 +60,8 @@ logger = logging.getLogger(__name__)
 MAX_PROMPT_TOKENS = 64
 # Sampled frames the frame encoder takes at once (16 s of video at 2 frames per second) and
 # windows one transformer pass takes (34 s of audio in 4 s windows): what bounds memory on long
-# clips; a clip within both is encoded and denoised in one pass each.
+# clips. Splitting the frames changes no number; splitting the windows may change the rounding
+# (a pass over fewer rows can round apart), though the 60 s example came out bit for bit the same.
 FRAME_BATCH = 32
 WINDOW_BATCH = 16
 
@@ -236,7 +237,8 @@ class V2APipeline(FolderPipeline):
         waiting += [latest] * (count - sampled)  # the last frame stays on screen to the end
         for start in range(0, len(waiting), FRAME_BATCH):
             encode(waiting[start : start + FRAME_BATCH])
-        num_latent_frames = num_latent_frames or self.audio_settings.latent_frames(video.duration)
+        if num_latent_frames is None:
+            num_latent_frames = self.audio_settings.latent_frames(video.duration)
         return VideoFeatures(
             features=torch.cat([f for f, _ in encoded]), labels=torch.cat([lab for _, lab in encoded]),
             times=torch.tensor((np.arange(count) + 0.5) / rate, dtype=torch.float32, device=self.device),
