@@ -49,3 +49,17 @@ def test_motion_direction_is_measured():
     fr = motion_features(right, times, 6, 5.0)[1:, vx].mean()
     fl = motion_features(left, times, 6, 5.0)[1:, vx].mean()
     assert fr > 0.3 and fl < -0.3
+
+
+def test_motion_computed_as_frames_arrive_equals_the_whole_clip_at_once():
+    from v2a.signal.motion import MotionStream
+
+    rng = np.random.default_rng(0)
+    frames = rng.integers(0, 255, (23, 40, 48, 3), dtype=np.uint8)
+    times = np.cumsum(rng.uniform(0.01, 0.1, 23)) - 0.01
+    whole = motion_features(frames, times, num_latent_frames=30, latent_rate=RATE)
+    for size in (1, 4, 23):
+        stream = MotionStream(RATE)
+        for start in range(0, len(frames), size):
+            stream.add(frames[start : start + size], times[start : start + size])
+        np.testing.assert_array_equal(stream.features(30), whole)

@@ -200,7 +200,8 @@ def test_stage_timing_adds_every_stage_and_changes_nothing(debug_pipe):
     seconds = {"encode": 1.0}  # existing entries are added to, not replaced
     timed = run(debug_pipe, clip(1.5), prompt="a ball", stage_seconds=seconds)
     plain = run(debug_pipe, clip(1.5), prompt="a ball")
-    assert set(seconds) == {"encode", "encode/frame encoder", "encode/motion", "denoise", "latent decode", "vocoder"}
+    assert set(seconds) == {"encode", "encode/video decode", "encode/frame encoder", "encode/motion", "denoise",
+                            "latent decode", "vocoder"}
     assert seconds["encode"] > 1.0 and all(v > 0 for v in seconds.values())
     assert seconds["encode/frame encoder"] + seconds["encode/motion"] < seconds["encode"] - 1.0  # parts of the stage
     np.testing.assert_array_equal(timed.waveforms[0], plain.waveforms[0])
@@ -340,3 +341,51 @@ def test_a_reference_sound_steers_the_output_and_batches_like_single_clips(refer
         run(reference_pipe, clip(1.0), reference=np.zeros(100, np.float32))
     with pytest.raises(V2AError, match="2 reference sounds for 1 clips"):
         run(reference_pipe, [clip(1.0)], reference=[_tone(1, 220), None])
+
+
+def test_batches_of_windows_and_frames_give_the_one_pass_result(debug_pipe, monkeypatch):
+    import v2a.pipeline
+
+    long_clip = clip(3.0)  # 7 frames sampled at 2 per second, 5 windows of 1 s
+    one_pass = run(debug_pipe, long_clip, prompt="drums", window_seconds=1.0).waveforms[0]
+    monkeypatch.setattr(v2a.pipeline, "WINDOW_BATCH", 2)
+    monkeypatch.setattr(v2a.pipeline, "FRAME_BATCH", 3)
+    seen = []
+    hook = debug_pipe.transformer.register_forward_hook(lambda m, args, out: seen.append(args[0].shape[0]))
+    try:
+        batched = run(debug_pipe, long_clip, prompt="drums", window_seconds=1.0).waveforms[0]
+    finally:
+        hook.remove()
+    assert seen[:3] == [2 * 2, 2 * 2, 2 * 1]  # per step: windows 2 at a time, two guidance branches each
+    # the same maths: only float rounding differs (the transformer's kernels round a 2-row batch
+    # ~1e-8 apart from a 10-row one, which 2 steps of the random debug model grow to ~1e-5)
+    np.testing.assert_allclose(batched, one_pass, atol=1e-4, rtol=0)
+
+
+def test_a_video_file_is_read_as_a_stream_with_the_result_of_its_frames(debug_pipe, clip_path):
+    from v2a.media.decode import VideoFile, decode_video
+
+    streamed = run(debug_pipe, VideoFile(clip_path), prompt="drums", window_seconds=1.0).waveforms[0]
+    in_memory = run(debug_pipe, decode_video(clip_path), prompt="drums", window_seconds=1.0).waveforms[0]
+    np.testing.assert_array_equal(streamed, in_memory)
+
+
+def test_a_long_soundtrack_joins_its_windows_without_gaps_or_repeats(debug_pipe):
+    from v2a.pipeline import window_joins
+
+    seconds, window = 8.0, 1.0
+    wave = run(debug_pipe, clip(seconds), prompt="drums", window_seconds=window).waveforms[0]
+    rate = 22050
+    joins = window_joins(seconds, debug_pipe.audio_settings, window)
+    assert len(joins) >= 10
+    # no gap: every 10 ms of the track, joins included, carries sound
+    frames = wave[: len(wave) // 220 * 220].reshape(-1, 220)
+    assert (np.sqrt((frames**2).mean(1)) > 1e-3).all()
+    # no window is another's copy: the middles of their own stretches all differ
+    middles = [0.5 * joins[0][0]] + [0.5 * (a[1] + b[0]) for a, b in zip(joins, joins[1:])]
+    pieces = np.stack([wave[int(m * rate) : int(m * rate) + rate // 5] for m in middles]).astype(np.float64)
+    pieces -= pieces.mean(1, keepdims=True)
+    pieces /= np.linalg.norm(pieces, axis=1, keepdims=True)
+    similar = pieces @ pieces.T
+    np.fill_diagonal(similar, 0.0)
+    assert similar.max() < 0.99

@@ -5,7 +5,7 @@ import pytest
 
 from conftest import moving_square_frames, write_audio_only, write_video
 from v2a.errors import V2AError
-from v2a.media.decode import VideoClip, decode_video
+from v2a.media.decode import VideoClip, VideoFile, decode_video
 
 
 def test_decode_constant_rate(clip_path):
@@ -81,3 +81,26 @@ def test_errors_are_one_line(tmp_path):
         assert "\n" not in message and expected in message, (name, message)
     with pytest.raises(V2AError, match="folder"):
         decode_video(tmp_path)
+
+
+def test_a_file_read_as_a_stream_gives_the_frames_of_decode_video(clip_path):
+    clip = decode_video(clip_path)
+    video = VideoFile(clip_path)
+    assert video.duration is None  # known once read
+    chunks = list(video.chunks(size=7))
+    assert max(len(f) for f, _ in chunks) == 7
+    np.testing.assert_array_equal(np.concatenate([f for f, _ in chunks]), clip.frames)
+    np.testing.assert_array_equal(np.concatenate([t for _, t in chunks]), clip.times)
+    assert video.duration == clip.duration and video.span == (0.0, clip.duration)
+
+
+def test_a_span_read_as_a_stream_is_the_cut_clip(clip_path):
+    clip = decode_video(clip_path)  # 50 frames at 25 fps
+    for start, end in [(0.3, 1.1), (0.31, 1.0), (0.0, 0.5), (1.5, None), (1.5, 2.05)]:
+        video = VideoFile(clip_path, start, end)
+        read = VideoClip(*(np.concatenate(part) for part in zip(*video.chunks(size=4))), video.duration)
+        cut = clip.cut(start, min(end or clip.duration, clip.duration))
+        np.testing.assert_array_equal(read.frames, cut.frames)
+        np.testing.assert_allclose(read.times, cut.times, atol=1e-12)
+        assert read.duration == pytest.approx(cut.duration, abs=1e-12)
+    assert VideoFile(clip_path, 0.3, 1.1).video_duration is None  # reading stopped at the span's end

@@ -23,6 +23,7 @@ _EXPORTS = {
     "load_pipeline": "v2a.presets",
     "V2APipeline": "v2a.pipeline",
     "VideoClip": "v2a.media.decode",
+    "VideoFile": "v2a.media.decode",
     "decode_video": "v2a.media.decode",
     "V2AError": "v2a.errors",
     "GenerationSettings": "v2a.settings",

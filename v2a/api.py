@@ -22,7 +22,7 @@ import numpy as np
 
 from .errors import V2AError
 from .media.audio import load_references
-from .media.decode import VideoClip, check_span, decode_video, probe_video
+from .media.decode import VideoClip, VideoFile, check_span, parse_time, probe_video
 from .media.mux import AUDIO_EXTENSIONS, check_container, check_output, keeps_tags, mux_soundtrack, write_audio
 from .media.soundtrack import compose_track, input_audio
 from .provenance import provenance_record, sidecar_path, to_metadata, write_sidecar
@@ -34,12 +34,18 @@ def default_output_path(video_path: str | os.PathLike) -> Path:
     return path.with_name(f"{path.stem}.v2a{path.suffix}")
 
 
-def _as_clip(video, fps: float | None, times) -> VideoClip:
-    if isinstance(video, VideoClip):
-        return video
+def _as_video(video, fps: float | None, times, start, end) -> VideoClip | VideoFile:
+    """What the pipeline reads: a file as a stream of the span's frames (checked against its header
+    first, so that a bad span fails before any model loads), frames in memory cut to the span."""
     if isinstance(video, (str, os.PathLike)):
-        return decode_video(video)
-    return VideoClip.from_array(np.asarray(video), fps=fps, times=times)
+        span = check_span(start, end, probe_video(video).duration)
+        if span is None:
+            return VideoFile(video)
+        # the span's end is the decoded video's if it comes first, as it would be for frames in memory
+        return VideoFile(video, span[0], parse_time(end, "end") if end is not None else None)
+    clip = video if isinstance(video, VideoClip) else VideoClip.from_array(np.asarray(video), fps=fps, times=times)
+    span = check_span(start, end, clip.duration)
+    return clip.cut(*span) if span is not None else clip
 
 
 def generate(
@@ -60,7 +66,8 @@ def generate(
     """Generates a soundtrack for one video, or for a span of it.
 
     Args:
-        video: a video file path, a decoded ``VideoClip``, or ``(T, H, W, 3)`` uint8 frames.
+        video: a video file path (read as a stream: a long video is never held in memory whole), a
+            ``VideoClip``, or ``(T, H, W, 3)`` uint8 frames.
         fps: frame rate of in-memory frames (or give ``times``, one per frame, in seconds).
         prompt: what should be heard, e.g. ``"drums"``; None lets the video decide.
         negative_prompt: what should not be heard, e.g. ``"music, speech"``.
@@ -85,15 +92,16 @@ def generate(
     Returns:
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video (or span).
     """
-    out, _ = _sample(video, fps=fps, times=times, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
-                     bank=bank, start=start, end=end, pipeline=pipeline, settings=replace(settings, **overrides))
+    out, _, _ = _sample(video, fps=fps, times=times, prompt=prompt, negative_prompt=negative_prompt,
+                        reference=reference, bank=bank, start=start, end=end, pipeline=pipeline,
+                        settings=replace(settings, **overrides))
     return out.waveforms[0], out.sample_rate
 
 
 def _sample(video, *, fps=None, times=None, prompt, negative_prompt, reference, bank, start, end, pipeline,
             settings: GenerationSettings):
-    """:func:`generate`'s work: the pipeline's whole output (with what it retrieved from a bank) and
-    the bank it retrieved from (None: none)."""
+    """:func:`generate`'s work: the pipeline's whole output (with what it retrieved from a bank), the
+    bank it retrieved from (None: none) and the video as read (its ``span`` says where it was cut)."""
     import torch
 
     from .bank import open_bank, select_bank
@@ -102,16 +110,13 @@ def _sample(video, *, fps=None, times=None, prompt, negative_prompt, reference, 
 
     sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
     bank = open_bank(bank)  # and so does a bad bank
-    clip = _as_clip(video, fps, times)
-    span = check_span(start, end, clip.duration)
-    if span is not None:
-        clip = clip.cut(*span)
+    clip = _as_video(video, fps, times, start, end)
     pipe = pipeline if pipeline is not None else load_pipeline()
     bank = select_bank(bank, pipe, settings.use_bank)
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
     out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, bank=bank, generator=generator,
                **settings.pipeline_kwargs())
-    return out, bank
+    return out, bank, clip
 
 
 def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, start=None, end=None,
@@ -233,15 +238,16 @@ def add_sound(
     sound = (sound, DEFAULT_AUDIO.sample_rate) if sound is not None else None
     bank = open_bank(bank)  # and so does a bad bank
     pipe = pipeline if pipeline is not None else load_pipeline()
-    clip = decode_video(video_path)
-    span = check_span(start, end, clip.duration)
-    out, used_bank = _sample(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, bank=bank,
-                             start=start, end=end, pipeline=pipe, settings=settings)
+    # the video is read as a stream, once, while the sound is made
+    out, used_bank, video = _sample(video_path, prompt=prompt, negative_prompt=negative_prompt, reference=sound,
+                                    bank=bank, start=start, end=end, pipeline=pipe, settings=settings)
+    span = video.span if (start, end) != (None, None) else None
     waveform, rate = out.waveforms[0], out.sample_rate
     record = provenance_record(pipe, video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,
                                settings=settings, span=span, mix_db=mix_db, bank=used_bank,
                                retrieved=out.retrieved[0] if out.retrieved else [])
-    return write_result(video_path, output_path, waveform, rate, span=span, duration=clip.duration,
+    # a span that ends before the video stops the reading there: the header then gives the video's length
+    return write_result(video_path, output_path, waveform, rate, span=span, duration=video.video_duration,
                         keep_original_audio=keep_original_audio, mix_db=mix_db, reencode=reencode,
                         provenance=record, sidecar=sidecar, overwrite=overwrite, progress=progress)
 

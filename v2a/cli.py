@@ -304,9 +304,10 @@ def bank_search(
         sounds = open_bank(bank if bank is not None else True)  # a bad bank fails before the model loads
         clip = None
         if video is not None and not (query and query.strip()):
-            from .media.decode import decode_video
+            from .media.decode import VideoFile, probe_video
 
-            clip = decode_video(video)
+            probe_video(video)  # a video that cannot be read fails before the model loads
+            clip = VideoFile(video)  # read as a stream by encode_frames
         pipe = _load(model, "cpu", DType.auto, quiet=True)
         check_bank(pipe, sounds, generating=False)
         labels = pipe.encode_frames(clip)[1] if clip is not None else None

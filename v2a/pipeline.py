@@ -18,6 +18,13 @@ its sound faded out, and even 4-8 s clips landed fewer onsets than in windows. E
 every window, each seeing its own frames and motion from position 0, and the windows'
 velocities are cross-faded where they overlap, so there are no seams to hide afterwards (as in
 MultiDiffusion). A clip no longer than a window is one window: sampled whole.
+
+Memory stays flat whatever the length: the video is read once as a stream (``analyse_video``:
+frames sampled for the frame encoder and motion features computed as the frames arrive, a
+batch of frames at a time), each step runs the windows ``WINDOW_BATCH`` at a time, and the
+vocoder takes the mel a chunk at a time. What grows with the length is small: the sampled
+frames' features (2 per second), the latent (21.5 frames of 32 numbers per second for version 5),
+the windows' conditions and the waveform itself.
 """
 
 from __future__ import annotations
@@ -40,17 +47,37 @@ from .settings import DEFAULTS
 from .errors import V2AError
 from .models.frame_encoder import FrameEncoder
 from .models.text_encoder import TextEncoder
-from .signal.motion import motion_features
+from .signal.motion import MotionStream
 from .models.transformer import Conditions, SoundTransformer, frame_tokens_in_window
-from .models.vocoder import vocode
+from .models.vocoder import vocode_stream
 from .media.audio import REFERENCE_MAX_SECONDS
-from .media.decode import VideoClip
+from .media.decode import VideoClip, VideoFile
 from .pipeline_base import FolderPipeline
 from .scheduler import FlowMatchEulerScheduler
 
 logger = logging.getLogger(__name__)
 
 MAX_PROMPT_TOKENS = 64
+# Sampled frames the frame encoder takes at once (16 s of video at 2 frames per second) and
+# windows one transformer pass takes (34 s of audio in 4 s windows): what bounds memory on long
+# clips (the frame encoder's batch sets most of the peak). A smaller batch may round apart: the
+# kernels pick their method by batch size; batches of 16 frames moved a 30 s clip's waveform by
+# 5e-5, while with these sizes every example up to 60 s came out bit for bit as in one pass.
+FRAME_BATCH = 32
+WINDOW_BATCH = 16
+
+Video = VideoClip | VideoFile  # frames in memory, or a file read as a stream
+
+
+@dataclass
+class VideoFeatures:
+    """A video as the transformer sees it (``V2APipeline.analyse_video``)."""
+
+    features: torch.Tensor  # (F, frame_dim) frame encoder features of the frames sampled at frame_token_rate
+    labels: torch.Tensor  # (F, text_dim) their ImageNet label embeddings
+    times: torch.Tensor  # (F,) their sample times in seconds
+    motion: torch.Tensor | None  # (T, NUM_MOTION_FEATURES) motion features on the latent clock
+    duration: float  # seconds of video
 
 
 @dataclass
@@ -174,22 +201,60 @@ class V2APipeline(FolderPipeline):
         return References(stacked, mask, empty)
 
     @torch.no_grad()
-    def encode_frames(self, clip: VideoClip) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Features, label embeddings and times of frames sampled at ``transformer.config.frame_token_rate``."""
+    def analyse_video(self, video: Video, motion: bool = True, num_latent_frames: int | None = None) -> VideoFeatures:
+        """Reads ``video`` once, as a stream: the frames shown at each ``transformer.config.frame_token_rate``
+        sample time go through the frame encoder ``FRAME_BATCH`` at a time and the motion features
+        (``num_latent_frames`` of them; default: the video's latent length) are computed as the frames
+        arrive, so no more than a chunk of frames and a batch of samples is held at once."""
         rate = self.transformer.config.frame_token_rate
-        count = max(1, int(np.ceil(clip.duration * rate - 1e-6)))
-        sample_times = (np.arange(count) + 0.5) / rate
-        # latest frame shown at each sample time
-        index = np.clip(np.searchsorted(clip.times, sample_times, side="right") - 1, 0, len(clip.times) - 1)
-        with _substage("frame encoder"):
-            features, _, labels = self.frame_encoder(self.frame_encoder.preprocess(clip.frames[index]))
-        return features, labels, torch.tensor(sample_times, dtype=torch.float32, device=self.device)
+        moves = MotionStream(self.audio_settings.latent_rate) if motion else None
+        waiting, encoded, sampled = [], [], 0  # frames for the encoder, its outputs, frames sampled so far
+        latest = None  # the last frame read
 
-    def encode_video(self, clip: VideoClip, num_latent_frames: int):
+        def encode(frames: list[np.ndarray]):
+            with _substage("frame encoder"):
+                features, _, labels = self.frame_encoder(self.frame_encoder.preprocess(np.stack(frames)))
+            encoded.append((features, labels))
+
+        chunks = video.chunks()
+        while True:
+            with _substage("video decode"):
+                chunk = next(chunks, None)
+            if chunk is None:
+                break
+            for frame, t in zip(*chunk):
+                # a sample's frame is the latest shown at its time: known once a later one arrives
+                while latest is not None and (sampled + 0.5) / rate < t:
+                    waiting.append(latest.copy())  # a copy: a view would keep its whole chunk alive
+                    sampled += 1
+                    if len(waiting) == FRAME_BATCH:
+                        encode(waiting)
+                        waiting = []
+                latest = frame
+            if moves is not None:
+                with _substage("motion"):
+                    moves.add(*chunk)
+        count = max(1, int(np.ceil(video.duration * rate - 1e-6)))
+        waiting += [latest] * (count - sampled)  # the last frame stays on screen to the end
+        for start in range(0, len(waiting), FRAME_BATCH):
+            encode(waiting[start : start + FRAME_BATCH])
+        if num_latent_frames is None:
+            num_latent_frames = self.audio_settings.latent_frames(video.duration)
+        return VideoFeatures(
+            features=torch.cat([f for f, _ in encoded]), labels=torch.cat([lab for _, lab in encoded]),
+            times=torch.tensor((np.arange(count) + 0.5) / rate, dtype=torch.float32, device=self.device),
+            motion=torch.from_numpy(moves.features(num_latent_frames)).to(self.device) if moves else None,
+            duration=video.duration)
+
+    def encode_frames(self, clip: Video) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Features, label embeddings and times of frames sampled at ``transformer.config.frame_token_rate``."""
+        video = self.analyse_video(clip, motion=False)
+        return video.features, video.labels, video.times
+
+    def encode_video(self, clip: Video, num_latent_frames: int):
         """``encode_frames`` plus motion features on the latent clock."""
-        with _substage("motion"):
-            motion = motion_features(clip.frames, clip.times, num_latent_frames, self.audio_settings.latent_rate)
-        return (*self.encode_frames(clip), torch.from_numpy(motion).to(device=self.device))
+        video = self.analyse_video(clip, num_latent_frames=num_latent_frames)
+        return video.features, video.labels, video.times, video.motion
 
     def retrieve_references(self, bank: SoundBank | None, k: int, prompts: list[str | None],
                             negatives: list[str | None], videos, given: list) -> list[list[int]]:
@@ -198,7 +263,7 @@ class V2APipeline(FolderPipeline):
         if bank is None:
             return [[] for _ in prompts]
         return [[] if have is not None else
-                [i for i, _ in retrieve(self, bank, k, prompt, negative, videos[c][1] if videos else None)]
+                [i for i, _ in retrieve(self, bank, k, prompt, negative, videos[c].labels if videos else None)]
                 for c, (prompt, negative, have) in enumerate(zip(prompts, negatives, given))]
 
     # -- generation ---------------------------------------------------------------------
@@ -206,7 +271,7 @@ class V2APipeline(FolderPipeline):
     @torch.inference_mode()
     def __call__(
         self,
-        clips: VideoClip | list[VideoClip],
+        clips: Video | list[Video],
         prompt: str | list[str | None] | None = None,
         negative_prompt: str | list[str | None] | None = None,
         num_inference_steps: int = DEFAULTS.steps,
@@ -223,7 +288,8 @@ class V2APipeline(FolderPipeline):
         """Generates one soundtrack per clip.
 
         Args:
-            clips: a decoded clip or a list of them (they may differ in length).
+            clips: a decoded clip, a video file read as a stream (``VideoFile``), or a list of
+                them (they may differ in length).
             prompt: what should be heard; one string for all clips or one per clip.
             negative_prompt: what should not be heard; replaces the unconditional branch
                 of classifier-free guidance.
@@ -248,7 +314,7 @@ class V2APipeline(FolderPipeline):
             bank_entries: how many entries a clip retrieves.
         """
         # 1. check inputs
-        clips = [clips] if isinstance(clips, VideoClip) else list(clips)
+        clips = [clips] if isinstance(clips, (VideoClip, VideoFile)) else list(clips)
         n = len(clips)
         prompts = self._per_clip(prompt, n, "prompt")
         negatives = self._per_clip(negative_prompt, n, "negative_prompt")
@@ -267,49 +333,53 @@ class V2APipeline(FolderPipeline):
                 raise V2AError(f"bank_entries must be at least 1, got {bank_entries}")
         mels = [None if r is None else self.reference_mel(r) for r in references]
         settings = self.audio_settings
-        lengths = [settings.latent_frames(c.duration) for c in clips]
-        windows = latent_windows(lengths, max(1, settings.latent_frames(window_seconds)))
-        t_window = max(end - start for _, start, end in windows)
-        which = [clip for clip, _, _ in windows]
-
         timer = _StageTimer(stage_seconds, self.device)
 
-        # 2. encode conditions: the conditional branch sees prompt + video (+ reference), the other the
-        #    negative prompt alone; a clip without a reference retrieves one from the bank, once
+        # 2. encode conditions: each video is read once, as a stream, which also tells its length;
+        #    the conditional branch sees prompt + video (+ reference), the other the negative prompt
+        #    alone; a clip without a reference retrieves one from the bank, once
         with timer("encode"):
             text, negative = self.encode_prompts(prompts), self.encode_prompts(negatives)
-            videos = [self.encode_video(c, length) for c, length in zip(clips, lengths)] if use_video else None
+            videos = [self.analyse_video(c) for c in clips] if use_video else None
+            durations = [v.duration for v in videos] if use_video else [_read_duration(c) for c in clips]
+            lengths = [settings.latent_frames(d) for d in durations]
+            windows = latent_windows(lengths, max(1, settings.latent_frames(window_seconds)))
+            batches = [windows[i : i + WINDOW_BATCH] for i in range(0, len(windows), WINDOW_BATCH)]
             retrieved = self.retrieve_references(bank, bank_entries, prompts, negatives, videos, mels)
             mels = [self.reference_mel(bank.reference_mel(hits), is_mel=True) if hits else mel
                     for mel, hits in zip(mels, retrieved)]
             sounds = self.encode_references(mels)
-            branches, weights = guidance_branches(
-                {"conditional": lambda: self._conditions(text, videos, windows, sounds),
-                 "video_only": lambda: self._conditions(negative, videos, windows),
-                 "unconditional": lambda: self.transformer.prepare_conditions(
-                     frame_features=None, frame_labels=None, frame_times=None, motion=None,
-                     num_latent_frames=t_window, batch_size=len(windows), **_rows(negative, which))},
-                guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives or sounds is not None,
-                has_video=use_video)
+            conditions = []
+            for batch in batches:
+                which, t_window = [clip for clip, _, _ in batch], max(end - start for _, start, end in batch)
+                branches, weights = guidance_branches(
+                    {"conditional": lambda: self._conditions(text, videos, batch, sounds),
+                     "video_only": lambda: self._conditions(negative, videos, batch),
+                     "unconditional": lambda: self.transformer.prepare_conditions(
+                         frame_features=None, frame_labels=None, frame_times=None, motion=None,
+                         num_latent_frames=t_window, batch_size=len(batch), **_rows(negative, which))},
+                    guidance_scale, text_guidance_scale, prompt_differs=prompts != negatives or sounds is not None,
+                    has_video=use_video)
+                conditions.append(branches)
 
         # 3-5. prepare noise, denoise, decode
         with timer("denoise"):
-            latents = self.denoise(branches, lengths, generator, num_inference_steps, weights, windows)
-        output = self.decode(latents, lengths, [c.duration for c in clips], timer)
+            latents = self.denoise(conditions, lengths, generator, num_inference_steps, weights, batches)
+        output = self.decode(latents, lengths, durations, timer)
         output.retrieved = retrieved
         return output
 
-    def denoise(self, conditions: Conditions, lengths: list[int], generator, num_inference_steps: int,
-                weights: Sequence[float], windows: list[tuple[int, int, int]] | None = None) -> torch.Tensor:
+    def denoise(self, conditions: Sequence[Conditions], lengths: list[int], generator, num_inference_steps: int,
+                weights: Sequence[float], batches: Sequence[list[tuple[int, int, int]]]) -> torch.Tensor:
         """Samples latents ``(B, max(lengths), C)``.
 
-        ``conditions`` holds, per guidance branch, one row per window ``(clip, start, end)`` of
-        ``windows`` (default: one window per clip, the whole clip); the velocity is the branches'
-        velocities summed with ``weights`` (``guidance_branches``), cross-faded where windows
-        overlap. Noise is drawn per clip at its own length, so batching never changes a clip's result.
+        ``batches`` are the sampling windows ``(clip, start, end)`` (``latent_windows``) in the
+        groups one transformer pass takes, and ``conditions`` one per batch: per guidance branch,
+        one row per window. The velocity is the branches' velocities summed with ``weights``
+        (``guidance_branches``), cross-faded where windows overlap. Noise is drawn per clip at its
+        own length, so batching never changes a clip's result.
         """
         n = len(lengths)
-        windows = windows or [(i, 0, length) for i, length in enumerate(lengths)]
         channels = self.transformer.config.latent_channels
         gens = generator if isinstance(generator, list) else [generator] * n
         latents = torch.zeros(n, max(lengths), channels, device=self.device)
@@ -318,52 +388,68 @@ class V2APipeline(FolderPipeline):
             noise = torch.randn(length, channels, generator=g, device=g.device if g is not None else "cpu")
             latents[i, :length] = noise.to(self.device)
             token_mask[i, :length] = True
-        velocity = self._windowed_velocity(conditions, weights, windows, lengths)
+        velocity = self._windowed_velocity(conditions, weights, batches, lengths)
         return euler_sample(velocity, latents, self.scheduler, num_inference_steps, token_mask, self.progress_bar)
 
-    def _windowed_velocity(self, conditions: Conditions, weights: Sequence[float], windows: list[tuple[int, int, int]],
-                           lengths: list[int]) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
-        """``velocity(latents, t)`` of whole clips: every window of every guidance branch in one
-        transformer pass, the branches summed with ``weights``, the windows cross-faded."""
+    def _windowed_velocity(self, conditions: Sequence[Conditions], weights: Sequence[float],
+                           batches: Sequence[list[tuple[int, int, int]]], lengths: list[int]
+                           ) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+        """``velocity(latents, t)`` of whole clips: one transformer pass per batch of windows for
+        every guidance branch, the branches summed with ``weights``, the windows cross-faded."""
         branches = len(weights)
-        t_window = max(end - start for _, start, end in windows)
         channels = self.transformer.config.latent_channels
-        fades = [f.to(self.device)[:, None] for f in crossfade_weights(windows, lengths)]
-        window_mask = torch.zeros(len(windows), t_window, dtype=torch.bool, device=self.device)
-        for k, (_, start, end) in enumerate(windows):
-            window_mask[k, : end - start] = True
-        mask = window_mask.repeat(branches, 1)
+        fades = iter([f.to(self.device)[:, None] for f in crossfade_weights([w for b in batches for w in b], lengths)])
+        passes = []  # per batch: its windows, their conditions, fades, longest window and token mask
+        for batch, batch_conditions in zip(batches, conditions):
+            t_window = max(end - start for _, start, end in batch)
+            window_mask = torch.zeros(len(batch), t_window, dtype=torch.bool, device=self.device)
+            for k, (_, start, end) in enumerate(batch):
+                window_mask[k, : end - start] = True
+            passes.append((batch, batch_conditions, [next(fades) for _ in batch], t_window,
+                           window_mask.repeat(branches, 1)))
 
         def velocity(latents: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-            x = torch.zeros(len(windows), t_window, channels, device=self.device)
-            for k, (clip, start, end) in enumerate(windows):
-                x[k, : end - start] = latents[clip, start:end]
-            x = x.repeat(branches, 1, 1)
-            sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
-            per_branch = self.transformer(x.to(self.transformer.dtype), sigma, conditions, mask).float()
-            guided = sum(w * v for w, v in zip(weights, per_branch.chunk(branches)))
-            # a clip that is one window has fade 1 everywhere: its velocity passes through unchanged
             out = torch.zeros_like(latents)
-            for k, (clip, start, end) in enumerate(windows):
-                out[clip, start:end] += fades[k] * guided[k, : end - start]
+            for batch, batch_conditions, batch_fades, t_window, mask in passes:
+                x = torch.zeros(len(batch), t_window, channels, device=self.device)
+                for k, (clip, start, end) in enumerate(batch):
+                    x[k, : end - start] = latents[clip, start:end]
+                x = x.repeat(branches, 1, 1)
+                sigma = (t / self.scheduler.config.num_train_timesteps).expand(x.shape[0]).to(self.device)
+                per_branch = self.transformer(x.to(self.transformer.dtype), sigma, batch_conditions, mask).float()
+                guided = sum(w * v for w, v in zip(weights, per_branch.chunk(branches)))
+                # a clip that is one window has fade 1 everywhere: its velocity passes through unchanged
+                for k, (clip, start, end) in enumerate(batch):
+                    out[clip, start:end] += batch_fades[k] * guided[k, : end - start]
             return out
 
         return velocity
 
     def decode(self, latents: torch.Tensor, lengths: list[int], durations: list[float],
                timer: "_StageTimer | None" = None) -> SoundtrackOutput:
-        """Latents -> log-mel -> waveform, each clip at its own length, trimmed to its duration."""
+        """Latents -> log-mel -> waveform, each clip at its own length, trimmed to its duration; the
+        vocoder's pieces are written into the waveform as they come, a chunk of the mel at a time.
+
+        The latent decoder takes a clip's whole latent at once: its GroupNorm layers normalise over
+        the whole length, so decoding in pieces would change the sound (the mel is small: 80
+        numbers per 11.6 ms)."""
         settings = self.audio_settings
         timer = timer or _StageTimer(None, self.device)
         waveforms = []
         for i, (length, duration) in enumerate(zip(lengths, durations)):
             with timer("latent decode"):
                 mel = self.autoencoder.decode(latents[i : i + 1, :length].to(self.autoencoder.dtype))
-            with timer("vocoder"):
-                audio = vocode(self.vocoder, mel, settings.mel_rate)[0]
-            samples = int(round(duration * settings.sample_rate))
-            wave = audio[:samples].cpu().numpy().astype(np.float32)
-            waveforms.append(np.pad(wave, (0, samples - len(wave))))
+            wave = np.zeros(int(round(duration * settings.sample_rate)), np.float32)
+            pieces, done = vocode_stream(self.vocoder, mel, settings.mel_rate), 0
+            while done < len(wave):
+                with timer("vocoder"):
+                    piece = next(pieces, None)
+                if piece is None:
+                    break
+                piece = piece[0, : len(wave) - done].cpu().numpy()
+                wave[done : done + len(piece)] = piece
+                done += len(piece)
+            waveforms.append(wave)
         return SoundtrackOutput(waveforms=waveforms, sample_rate=settings.sample_rate)
 
     def _conditions(self, text: Prompts | None, videos, windows: list[tuple[int, int, int]],
@@ -381,7 +467,8 @@ class V2APipeline(FolderPipeline):
         rate = self.audio_settings.latent_rate
         per_window = []
         for clip, start, end in windows:
-            features, labels, times, motion = videos[clip]
+            video = videos[clip]
+            features, labels, times, motion = video.features, video.labels, video.times, video.motion
             # a clip's last sampled frame may lie past its last latent frame: its last window keeps it
             until = end / rate if end < len(motion) else math.inf
             keep = torch.from_numpy(frame_tokens_in_window(times.cpu().numpy(), start / rate, until))
@@ -414,6 +501,14 @@ def euler_sample(velocity: Callable[[torch.Tensor, torch.Tensor], torch.Tensor],
         if token_mask is not None:
             latents = latents * token_mask[..., None]
     return latents
+
+
+def _read_duration(video: Video) -> float:
+    """A video's duration, reading it through if it is a file not read yet."""
+    if video.duration is None:
+        for _ in video.chunks():
+            pass
+    return video.duration
 
 
 def latent_windows(lengths: list[int], window: int) -> list[tuple[int, int, int]]:

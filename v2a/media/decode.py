@@ -3,12 +3,18 @@
 Frames are kept at a small analysis size (the model never needs more than 224 px) and in
 display orientation: rotation metadata is applied. Times come from each frame's timestamp,
 so variable-frame-rate video keeps its real timing.
+
+A video is read as a stream: :class:`VideoFile` decodes its frames (or a span's) chunk by chunk
+as they are asked for, so a ten-minute video is never held whole; :class:`VideoClip` holds
+frames already in memory and hands them out the same way. The pipeline takes either.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +28,9 @@ VIDEO_EXTENSIONS = {".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mpg", ".m
                     ".gif", ".webp"}
 
 ANALYSIS_SHORT_SIDE = 224  # the frame encoder's input size; smaller frames are not upscaled
+# frames handed on at a time: 6.5 MB at 398x224, and enough for the motion features' tensors to
+# be worth their set-up
+CHUNK_FRAMES = 24
 
 
 @dataclass
@@ -73,16 +82,55 @@ class VideoClip:
             duration = float(times[-1] + step)
         return cls(frames=_resize_frames(frames), times=times - times[0], duration=float(duration))
 
+    def chunks(self, size: int = CHUNK_FRAMES) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(frames, times)`` of at most ``size`` frames at a time, in order (as :meth:`VideoFile.chunks`)."""
+        for start in range(0, len(self.frames), size):
+            yield self.frames[start : start + size], self.times[start : start + size]
+
     def cut(self, start: float, end: float) -> "VideoClip":
         """The part from ``start`` to ``end`` seconds (a span from :func:`check_span`) as a clip of its own.
 
-        Its first frame is the one on screen at ``start``, so a span that begins between two frames
-        still sees the picture shown then.
+        Its first frame is the one on screen at ``start`` (see :func:`span_frames`).
         """
-        first = max(0, int(np.searchsorted(self.times, start, side="right")) - 1)
-        last = int(np.searchsorted(self.times, end, side="left"))
-        times = np.maximum(self.times[first:last] - start, 0.0)
-        return VideoClip(frames=self.frames[first:last], times=times, duration=end - start)
+        kept = list(span_frames(zip(self.frames, self.times), start, end))
+        return VideoClip(frames=np.stack([f for f, _ in kept]), times=np.array([t for _, t in kept]),
+                         duration=end - start)
+
+
+def span_frames(frames: Iterable[tuple[np.ndarray, float]], start: float, end: float | None
+                ) -> Iterator[tuple[np.ndarray, float]]:
+    """The ``(frame, time)`` pairs of the span from ``start`` to ``end`` seconds (None: to the last
+    frame), with times counted from ``start``; stops reading at the first frame past the span.
+
+    The span's first frame is the one on screen at ``start``, so a span that begins between two
+    frames still sees the picture shown then.
+    """
+    held = None  # the latest frame at or before start
+    for frame, t in frames:
+        if t <= start:
+            held = frame
+            continue
+        if end is not None and t >= end:
+            break
+        if held is not None:
+            yield held, 0.0
+            held = None
+        yield frame, t - start
+    if held is not None:
+        yield held, 0.0
+
+
+def _chunked(frames: Iterable[tuple[np.ndarray, float]], size: int) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """``(frame, time)`` pairs stacked ``size`` at a time into ``(frames, times)``."""
+    images, times = [], []
+    for frame, t in frames:
+        images.append(frame)
+        times.append(t)
+        if len(images) == size:
+            yield np.stack(images), np.array(times)
+            images, times = [], []
+    if images:
+        yield np.stack(images), np.array(times)
 
 
 def _analysis_size(width: int, height: int, short_side: int = ANALYSIS_SHORT_SIDE) -> tuple[int, int]:
@@ -241,63 +289,105 @@ def check_span(start: float | str | None, end: float | str | None, duration: flo
     return first, min(last, duration)
 
 
+class VideoFile:
+    """The first video stream of a file, or a span of it, decoded as it is read.
+
+    :meth:`chunks` decodes the frames (at the analysis size, in display orientation) a few at a
+    time, as they are asked for; ``duration`` (and ``end``) are known once they have all been
+    read. Reading again decodes again.
+
+    Args:
+        path: the video file.
+        start, end: the span in seconds (from :func:`check_span`); ``end`` None is the video's end.
+    """
+
+    def __init__(self, path: str | os.PathLike, start: float = 0.0, end: float | None = None):
+        self.path, self.start, self.end = Path(path), float(start), end
+        self.video_duration: float | None = None  # the whole video's, once read to its end
+        self.span: tuple[float, float] | None = None  # (start, end) seconds read, once read
+        self.duration: float | None = None  # the span's, once read
+
+    def chunks(self, size: int = CHUNK_FRAMES) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """``(frames, times)`` of at most ``size`` frames at a time: ``(t, H, W, 3)`` uint8 and their
+        times in seconds from the span's start.
+
+        Raises:
+            V2AError: the file is missing, empty, not a video, has no video stream or is corrupt.
+        """
+        self.span = self.duration = None
+        frames = self._frames() if self.start == 0 and self.end is None else span_frames(
+            self._frames(), self.start, self.end)
+        yield from _chunked(frames, size)
+        # the span ends at its end, or at the video's if the video ended first
+        end = self.video_duration if self.end is None else min(self.end, self.video_duration or math.inf)
+        self.span, self.duration = (self.start, end), end - self.start
+
+    def load(self) -> VideoClip:
+        """Every frame of the span at once."""
+        chunks = list(self.chunks())
+        return VideoClip(frames=np.concatenate([f for f, _ in chunks]), times=np.concatenate([t for _, t in chunks]),
+                         duration=self.duration)
+
+    def _frames(self) -> Iterator[tuple[np.ndarray, float]]:
+        """Every frame with its time from the first frame; sets ``video_duration`` after the last."""
+        import av
+        from av.video.reformatter import VideoReformatter
+
+        self.video_duration = None
+        path = self.path
+        # one converter for every frame: frame.to_ndarray(...) set up swscale anew for each frame,
+        # which took 7x longer than the conversion itself (1.4 s for 200 frames of 640x360)
+        reformatter = VideoReformatter()
+        times, dropped = [], 0
+        first = previous = last_frame_duration = None
+        with open_container(path) as container:
+            stream = video_streams(container, path)[0]
+            stream.thread_type = "AUTO"
+            nominal = float(stream.average_rate or stream.guessed_rate or 0) or None
+            decoded = 0
+            try:
+                for frame in container.decode(stream):
+                    t = frame.time
+                    if t is None:  # no timestamps at all (rare raw streams): fall back to the nominal rate
+                        t = decoded / (nominal or 25.0)
+                    decoded += 1
+                    if frame.duration and frame.time_base:
+                        last_frame_duration = float(frame.duration * frame.time_base)
+                    # frames with equal or backwards timestamps (broken muxers) would break time alignment
+                    if previous is not None and t <= previous:
+                        previous, dropped = t, dropped + 1
+                        continue
+                    previous = t
+                    first = t if first is None else first
+                    rotation = int(round((frame.rotation or 0) / 90.0)) % 4
+                    width, height = (frame.height, frame.width) if rotation % 2 else (frame.width, frame.height)
+                    out_w, out_h = _analysis_size(width, height)
+                    if rotation % 2:
+                        out_w, out_h = out_h, out_w
+                    image = reformatter.reformat(frame, width=out_w, height=out_h, format="rgb24").to_ndarray()
+                    if rotation:
+                        # display matrices rotate counter-clockwise, as np.rot90 does
+                        image = np.ascontiguousarray(np.rot90(image, k=rotation))
+                    times.append(t - first)
+                    yield image, t - first
+            except av.FFmpegError as err:
+                raise V2AError(f"{path}: the video stream is corrupt ({ffmpeg_reason(err)})") from None
+        if not times:
+            raise V2AError(f"{path}: the video stream holds no decodable frames")
+        if dropped:
+            logger.warning("%s: dropped %d frames with non-increasing timestamps", path, dropped)
+        if last_frame_duration is None:
+            last_frame_duration = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / (nominal or 25.0)
+        self.video_duration = float(times[-1] + last_frame_duration)
+
+
 def decode_video(path: str | os.PathLike) -> VideoClip:
-    """Decodes every frame of the first video stream of ``path``.
+    """Decodes every frame of the first video stream of ``path`` into memory (see :class:`VideoFile`).
 
     Raises:
         V2AError: the file is missing, empty, not a video, has no video stream or is corrupt.
     """
-    import av
-    from av.video.reformatter import VideoReformatter
-
-    path = Path(path)
-    frames, times = [], []
-    # one converter for every frame: frame.to_ndarray(...) set up swscale anew for each frame,
-    # which took 7x longer than the conversion itself (1.4 s for 200 frames of 640x360)
-    reformatter = VideoReformatter()
-    with open_container(path) as container:
-        stream = video_streams(container, path)[0]
-        stream.thread_type = "AUTO"
-        start = None
-        last_frame_duration = None
-        try:
-            for frame in container.decode(stream):
-                t = frame.time
-                if t is None:  # no timestamps at all (rare raw streams): fall back to the nominal rate
-                    rate = float(stream.average_rate or stream.guessed_rate or 25)
-                    t = len(frames) / rate
-                if start is None:
-                    start = t
-                rotation = int(round((frame.rotation or 0) / 90.0)) % 4
-                width, height = (frame.height, frame.width) if rotation % 2 else (frame.width, frame.height)
-                out_w, out_h = _analysis_size(width, height)
-                if rotation % 2:
-                    out_w, out_h = out_h, out_w
-                image = reformatter.reformat(frame, width=out_w, height=out_h, format="rgb24").to_ndarray()
-                if rotation:
-                    # display matrices rotate counter-clockwise, as np.rot90 does
-                    image = np.ascontiguousarray(np.rot90(image, k=rotation))
-                frames.append(image)
-                times.append(t - start)
-                if frame.duration and frame.time_base:
-                    last_frame_duration = float(frame.duration * frame.time_base)
-        except av.FFmpegError as err:
-            raise V2AError(f"{path}: the video stream is corrupt ({ffmpeg_reason(err)})") from None
-        if not frames:
-            raise V2AError(f"{path}: the video stream holds no decodable frames")
-        nominal = float(stream.average_rate or stream.guessed_rate or 0) or None
-
-    times = np.asarray(times, dtype=np.float64)
-    # Frames with equal or backwards timestamps (broken muxers) would break time alignment.
-    keep = np.concatenate([[True], np.diff(times) > 0])
-    if not keep.all():
-        logger.warning("%s: dropped %d frames with non-increasing timestamps", path, int((~keep).sum()))
-    times = times[keep]
-    frame_array = np.stack([f for f, k in zip(frames, keep) if k])
-    if last_frame_duration is None:
-        last_frame_duration = float(np.median(np.diff(times))) if len(times) > 1 else 1.0 / (nominal or 25.0)
-    duration = float(times[-1] + last_frame_duration)
-    return VideoClip(frames=frame_array, times=times, duration=duration)
+    return VideoFile(path).load()
 
 
 def is_video_path(path: Path) -> bool:

@@ -10,6 +10,7 @@ and time grows in proportion to the length.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import torch
 import torch.nn.functional as F
@@ -97,27 +98,38 @@ VOCODER_CONTEXT_FRAMES = 64
 
 
 def vocode_in_chunks(vocoder, mel: torch.Tensor, chunk: int, context: int) -> torch.Tensor:
-    """``(B, frames, n_mels)`` log-mel -> ``(B, frames * hop)`` float32 waveform, at most ``chunk`` frames at a time.
+    """``(B, frames, n_mels)`` log-mel -> ``(B, frames * hop)`` float32 waveform, at most ``chunk`` frames at a time
+    (the pieces of :func:`vocoded_chunks`, joined)."""
+    return torch.cat(list(vocoded_chunks(vocoder, mel, chunk, context)), dim=1)
+
+
+def vocoded_chunks(vocoder, mel: torch.Tensor, chunk: int, context: int) -> Iterator[torch.Tensor]:
+    """The waveform of a ``(B, frames, n_mels)`` log-mel as consecutive ``(B, samples)`` float32 pieces,
+    each vocoded as it is asked for from at most ``chunk`` frames.
 
     Each chunk is vocoded with up to ``context`` frames of the mel before and after it, and only
     its own samples are kept.
     """
     frames = mel.shape[1]
     if frames <= chunk:
-        return vocoder(mel).float()
+        yield vocoder(mel).float()
+        return
     size = math.ceil(frames / math.ceil(frames / chunk))  # equal chunks, none of them a sliver
-    pieces = []
     for start in range(0, frames, size):
         end = min(frames, start + size)
         lo, hi = max(0, start - context), min(frames, end + context)
         audio = vocoder(mel[:, lo:hi]).float()
         hop = audio.shape[1] // (hi - lo)
-        pieces.append(audio[:, (start - lo) * hop : (end - lo) * hop])
-    return torch.cat(pieces, dim=1)
+        yield audio[:, (start - lo) * hop : (end - lo) * hop]
+
+
+def vocode_stream(vocoder, mel: torch.Tensor, mel_rate: float) -> Iterator[torch.Tensor]:
+    """``(B, frames, n_mels)`` log-mel -> consecutive ``(B, samples)`` float32 pieces of its waveform;
+    mels longer than ``VOCODER_CHUNK_SECONDS`` in chunks with ``VOCODER_CONTEXT_FRAMES`` of context."""
+    chunk = int(round(VOCODER_CHUNK_SECONDS * mel_rate))
+    return vocoded_chunks(vocoder, mel.to(vocoder.dtype), chunk, VOCODER_CONTEXT_FRAMES)
 
 
 def vocode(vocoder, mel: torch.Tensor, mel_rate: float) -> torch.Tensor:
-    """``(B, frames, n_mels)`` log-mel -> ``(B, frames * hop)`` float32 waveform; mels longer
-    than ``VOCODER_CHUNK_SECONDS`` in chunks with ``VOCODER_CONTEXT_FRAMES`` of context."""
-    chunk = int(round(VOCODER_CHUNK_SECONDS * mel_rate))
-    return vocode_in_chunks(vocoder, mel.to(vocoder.dtype), chunk, VOCODER_CONTEXT_FRAMES)
+    """``(B, frames, n_mels)`` log-mel -> ``(B, frames * hop)`` float32 waveform (:func:`vocode_stream`, joined)."""
+    return torch.cat(list(vocode_stream(vocoder, mel, mel_rate)), dim=1)

@@ -39,11 +39,17 @@ def _grey_small(frames: np.ndarray) -> torch.Tensor:
 
 def frame_motion(frames: np.ndarray) -> np.ndarray:
     """Per-frame motion measurements, ``(T, NUM_MOTION_FEATURES - 1)``; frame 0 is all zeros."""
-    grey = _grey_small(frames)
-    out = torch.zeros(len(grey), NUM_MOTION_FEATURES - 1)
-    if len(grey) < 2:
-        return out.numpy()
-    prev, cur = grey[:-1], grey[1:]
+    return _changes(_grey_small(frames), previous=None).numpy()
+
+
+def _changes(grey: torch.Tensor, previous: torch.Tensor | None) -> torch.Tensor:
+    """Motion measurements ``(T, NUM_MOTION_FEATURES - 1)`` of each of the grey frames ``(T, S, S)``
+    against the frame before it: ``previous`` ``(S, S)`` before the first, or None when the first
+    is the clip's own first frame (all zeros: nothing changed yet)."""
+    if previous is None:
+        first = torch.zeros(min(1, len(grey)), NUM_MOTION_FEATURES - 1)
+        return torch.cat([first, _changes(grey[1:], grey[0])]) if len(grey) > 1 else first
+    prev, cur = torch.cat([previous[None], grey[:-1]]), grey
     it = cur - prev  # temporal derivative
     mid = 0.5 * (cur + prev)
     ix = torch.zeros_like(mid)
@@ -53,7 +59,7 @@ def frame_motion(frames: np.ndarray) -> np.ndarray:
     cells = (len(it), GRID, ANALYSIS_SIZE // GRID, GRID, ANALYSIS_SIZE // GRID)
 
     def cell_sum(v):
-        return v.reshape(cells).sum(dim=(2, 4)).flatten(1)  # (T-1, GRID*GRID)
+        return v.reshape(cells).sum(dim=(2, 4)).flatten(1)  # (T, GRID*GRID)
 
     grad2 = cell_sum(ix * ix + iy * iy) + 1e-3
     # least-squares normal flow per cell: v = -sum(It * grad I) / sum(|grad I|^2)
@@ -61,8 +67,49 @@ def frame_motion(frames: np.ndarray) -> np.ndarray:
     vy = -cell_sum(it * iy) / grad2
     energy = it.abs().reshape(cells).mean(dim=(2, 4)).flatten(1)
     brightness = (cur.mean(dim=(1, 2)) - prev.mean(dim=(1, 2)))[:, None]
-    out[1:] = torch.cat([energy * 10.0, vx.clamp(-4, 4), vy.clamp(-4, 4), brightness * 10.0], dim=1)
-    return out.numpy()
+    return torch.cat([energy * 10.0, vx.clamp(-4, 4), vy.clamp(-4, 4), brightness * 10.0], dim=1)
+
+
+class MotionStream:
+    """:func:`motion_features` computed as the frames arrive: :meth:`add` chunks of frames in
+    order, then :meth:`features`. Holds one small grey frame and the per-bin sums, never the
+    frames; the numbers are the same as from the whole clip at once.
+
+    Args:
+        latent_rate: latent frames per second.
+    """
+
+    def __init__(self, latent_rate: float):
+        self.latent_rate = latent_rate
+        self.previous: torch.Tensor | None = None  # the last frame added, grey and small
+        self.sums = np.zeros((0, NUM_MOTION_FEATURES - 1), dtype=np.float32)  # per latent frame
+        self.counts = np.zeros(0, dtype=np.float32)  # frames in each latent frame's bin
+
+    def add(self, frames: np.ndarray, times: np.ndarray) -> None:
+        """The next ``(t, H, W, 3)`` uint8 frames and their ``(t,)`` times in seconds."""
+        if len(frames) == 0:
+            return
+        grey = _grey_small(frames)
+        motion = _changes(grey, self.previous).numpy()
+        self.previous = grey[-1]
+        bins = np.floor(np.asarray(times) * self.latent_rate + 1e-6).astype(np.int64)
+        if bins.max() >= len(self.counts):
+            grow = max(bins.max() + 1, 2 * len(self.counts)) - len(self.counts)
+            self.sums = np.concatenate([self.sums, np.zeros((grow, self.sums.shape[1]), np.float32)])
+            self.counts = np.concatenate([self.counts, np.zeros(grow, np.float32)])
+        np.add.at(self.sums, bins, motion)
+        np.add.at(self.counts, bins, 1.0)
+
+    def features(self, num_latent_frames: int) -> np.ndarray:
+        """``(num_latent_frames, NUM_MOTION_FEATURES)`` float32, as :func:`motion_features` gives them."""
+        out = np.zeros((num_latent_frames, NUM_MOTION_FEATURES), dtype=np.float32)
+        counts = np.zeros(num_latent_frames, dtype=np.float32)
+        filled = min(num_latent_frames, len(self.counts))
+        out[:filled, :-1], counts[:filled] = self.sums[:filled], self.counts[:filled]
+        # average the frames of a bin (high fps); a bin with no frame (low fps) stays zero and says so
+        out[:, :-1] /= np.maximum(counts, 1.0)[:, None]
+        out[:, -1] = np.minimum(counts, 1.0)
+        return out
 
 
 def motion_features(frames: np.ndarray, times: np.ndarray, num_latent_frames: int, latent_rate: float) -> np.ndarray:
@@ -78,14 +125,6 @@ def motion_features(frames: np.ndarray, times: np.ndarray, num_latent_frames: in
         ``(num_latent_frames, NUM_MOTION_FEATURES)`` float32. A change between two frames is
         placed at the later frame's time, the moment it becomes visible.
     """
-    motion = frame_motion(frames)
-    bins = np.floor(np.asarray(times) * latent_rate + 1e-6).astype(np.int64)
-    inside = (bins >= 0) & (bins < num_latent_frames)
-    out = np.zeros((num_latent_frames, NUM_MOTION_FEATURES), dtype=np.float32)
-    counts = np.zeros(num_latent_frames, dtype=np.float32)
-    np.add.at(out[:, :-1], bins[inside], motion[inside])
-    np.add.at(counts, bins[inside], 1.0)
-    # average the frames of a bin (high fps); a bin with no frame (low fps) stays zero and says so
-    out[:, :-1] /= np.maximum(counts, 1.0)[:, None]
-    out[:, -1] = np.minimum(counts, 1.0)
-    return out
+    stream = MotionStream(latent_rate)
+    stream.add(frames, times)
+    return stream.features(num_latent_frames)

@@ -49,7 +49,8 @@ def transformer_validator(features: Path, pipe):
                      "video_only": lambda: model.prepare_conditions(None, None, *video, k, 1),
                      "unconditional": lambda: model.prepare_conditions(None, None, None, None, None, None, k, 1)},
                     DEFAULTS.guidance, DEFAULTS.text_guidance)  # the sampler settings users get
-                latents = pipe.denoise(branches, [k], torch.Generator().manual_seed(i), DEFAULTS.steps, weights)
+                latents = pipe.denoise([branches], [k], torch.Generator().manual_seed(i), DEFAULTS.steps, weights,
+                                       [[(0, 0, k)]])
                 duration = k / pipe.audio_settings.latent_rate
                 wave = pipe.decode(latents, [k], [duration]).waveforms[0]
                 sf.write(folder / f"sample{i}_{meta.get('category', '')}.wav", wave, pipe.audio_settings.sample_rate)
