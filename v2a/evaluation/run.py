@@ -883,9 +883,9 @@ def format_table(results: dict) -> str:
              f"{h['ground_truth_events']} events), {h['silent_static']} silent static, {h['ambience']} ambience, "
              f"{h['pictured']} showing the source's picture, {h['real']} real videos", ""]
     width = max(len(n) for n in results["systems"]) + 2
-    lines.append(f"{'system':<{width}}" + "".join(f"{hdr:>10}" for _, hdr, _ in COLUMNS))
+    lines.append(f"{'system':<{width}}" + "".join(f" {hdr:>10}" for _, hdr, _ in COLUMNS))  # a space apart: "family pic" fills 10
     for name, m in results["systems"].items():
-        lines.append(f"{name:<{width}}" + "".join(f"{_fmt(m.get(k), f):>10}" for k, _, f in COLUMNS))
+        lines.append(f"{name:<{width}}" + "".join(f" {_fmt(m.get(k), f):>10}" for k, _, f in COLUMNS))
     lines += ["",
               "F1@50/F1@100: onset F1 vs the visible events within +-50/100 ms (event clips); off ms: mean |offset|",
               "of matched onsets; F1 pulse/seen: held-out style vs training styles; F1 copy: onset F1 at +-100 ms",
