@@ -10,6 +10,7 @@ whose imports took longer than loading all the weights.
 from __future__ import annotations
 
 import importlib
+import itertools
 import json
 import os
 from pathlib import Path
@@ -54,7 +55,8 @@ class FolderPipeline:
     @property
     def device(self) -> torch.device:
         for module in self._modules():
-            for tensor in (*module.parameters(), *module.buffers()):
+            # lazily: this is read on every denoising step, and only the first tensor is wanted
+            for tensor in itertools.chain(module.parameters(), module.buffers()):
                 return tensor.device
         return torch.device("cpu")
 

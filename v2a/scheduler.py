@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .models.base import Config
+from .models.base import Config, write_config
 
 CONFIG_NAME = "scheduler_config.json"
 
@@ -58,10 +58,7 @@ class FlowMatchEulerScheduler:
         return cls.from_config(json.loads((Path(folder) / CONFIG_NAME).read_text()))
 
     def save_pretrained(self, folder: str | os.PathLike, **_ignored) -> None:
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        config = {"_class_name": type(self).__name__, **self.config}
-        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_config(Path(folder) / CONFIG_NAME, type(self).__name__, dict(self.config))
 
     def _shifted(self, sigmas: np.ndarray) -> np.ndarray:
         shift = self.config.shift

