@@ -92,7 +92,7 @@ def generate(
     Returns:
         ``(waveform, sample_rate)``: mono float32 in [-1, 1], exactly as long as the video (or span).
     """
-    out, _, _ = _sample(video, fps=fps, times=times, prompt=prompt, negative_prompt=negative_prompt,
+    out, *_ = _sample(video, fps=fps, times=times, prompt=prompt, negative_prompt=negative_prompt,
                         reference=reference, bank=bank, start=start, end=end, pipeline=pipeline,
                         settings=replace(settings, **overrides))
     return out.waveforms[0], out.sample_rate
@@ -101,7 +101,8 @@ def generate(
 def _sample(video, *, fps=None, times=None, prompt, negative_prompt, reference, bank, start, end, pipeline,
             settings: GenerationSettings):
     """:func:`generate`'s work: the pipeline's whole output (with what it retrieved from a bank), the
-    bank it retrieved from (None: none) and the video as read (its ``span`` says where it was cut)."""
+    bank it retrieved from (None: none), the video as read (its ``span`` says where it was cut) and
+    the pipeline. References, the bank and the span are checked before the model loads."""
     import torch
 
     from .bank import open_bank, select_bank
@@ -116,7 +117,7 @@ def _sample(video, *, fps=None, times=None, prompt, negative_prompt, reference, 
     generator = torch.Generator("cpu").manual_seed(int(settings.seed))
     out = pipe(clip, prompt=prompt, negative_prompt=negative_prompt, reference=sound, bank=bank, generator=generator,
                **settings.pipeline_kwargs())
-    return out, bank, clip
+    return out, bank, clip, pipe
 
 
 def check_job(video_path: str | os.PathLike, output_path: str | os.PathLike, *, start=None, end=None,
@@ -225,22 +226,15 @@ def add_sound(
     ``reencode``, ``sidecar`` and ``progress`` as for :func:`write_result`; ``reference``, ``bank``,
     ``settings`` and ``overrides`` as for :func:`generate`.
     """
-    from .bank import open_bank
-    from .presets import load_pipeline
-    from .signal.audio import DEFAULT_AUDIO
-
     video_path = Path(video_path)
     output_path = Path(output_path) if output_path is not None else default_output_path(video_path)
     check_job(video_path, output_path, start=start, end=end, mix_db=mix_db, keep_original_audio=keep_original_audio,
               reencode=reencode, sidecar=sidecar, overwrite=overwrite)
     settings = replace(settings, **overrides)
-    sound = load_references(reference, DEFAULT_AUDIO.sample_rate)  # before the model loads
-    sound = (sound, DEFAULT_AUDIO.sample_rate) if sound is not None else None
-    bank = open_bank(bank)  # and so does a bad bank
-    pipe = pipeline if pipeline is not None else load_pipeline()
     # the video is read as a stream, once, while the sound is made
-    out, used_bank, video = _sample(video_path, prompt=prompt, negative_prompt=negative_prompt, reference=sound,
-                                    bank=bank, start=start, end=end, pipeline=pipe, settings=settings)
+    out, used_bank, video, pipe = _sample(video_path, prompt=prompt, negative_prompt=negative_prompt,
+                                          reference=reference, bank=bank, start=start, end=end, pipeline=pipeline,
+                                          settings=settings)
     span = video.span if (start, end) != (None, None) else None
     waveform, rate = out.waveforms[0], out.sample_rate
     record = provenance_record(pipe, video_path, prompt=prompt, negative_prompt=negative_prompt, reference=reference,

@@ -29,10 +29,6 @@ class Track:
     def __post_init__(self):
         assert self.samples.ndim == 2 and self.samples.shape[0] in (1, 2), f"{self.samples.shape=}"
 
-    @property
-    def layout(self) -> str:
-        return "mono" if self.samples.shape[0] == 1 else "stereo"
-
 
 def compose_track(waveform: np.ndarray, sample_rate: int, *, duration: float, start: float = 0.0,
                   original: Track | None = None, mix_db: float | None = None) -> Track:
