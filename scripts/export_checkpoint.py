@@ -6,7 +6,7 @@ while it is still training.
 
 ``--like`` is the pipeline folder whose encoders and vocoder the run trained with (its transformer's
 width, depth and heads are used too: ``v2a train transformer``'s defaults are the shipped ones);
-``--autoencoder`` and ``--reference-tokens`` are what the run was given. Only the transformer
+``--autoencoder``, ``--reference-tokens`` and ``--sigma-shift`` are what the run was given. Only the transformer
 weights come from the checkpoint, and loading them is strict, so a wrong shape fails. A run's own
 ``model`` folder is written at its end; this is for the steps before it.
 
@@ -25,6 +25,7 @@ import torch
 
 from v2a.models.autoencoder import load_audio_latent
 from v2a.models.transformer import SoundTransformer
+from v2a.scheduler import FlowMatchEulerScheduler
 
 
 def main() -> None:
@@ -33,6 +34,7 @@ def main() -> None:
     parser.add_argument("--like", type=Path, required=True, help="pipeline folder the run trained with")
     parser.add_argument("--autoencoder", type=Path, help="the run's audio latent folder (default: --like's)")
     parser.add_argument("--reference-tokens", type=int, default=0)
+    parser.add_argument("--sigma-shift", type=float, default=1.0, help="the run's --sigma-shift: the scheduler's shift")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args()
 
@@ -49,6 +51,7 @@ def main() -> None:
                                                                    "bank.*"))
     shutil.copytree(autoencoder, tmp / "autoencoder", ignore=shutil.ignore_patterns("training.json"))
     model.save_pretrained(str(tmp / "transformer"))
+    FlowMatchEulerScheduler(shift=args.sigma_shift).save_pretrained(str(tmp / "scheduler"))
     index = json.loads((tmp / "model_index.json").read_text())
     index["autoencoder"] = [type(latent).__module__, type(latent).__name__]  # MelPatches or MelAutoencoder
     (tmp / "model_index.json").write_text(json.dumps(index, indent=2))

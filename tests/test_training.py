@@ -245,6 +245,25 @@ def test_carry_pack_round_trips_a_feature_cache(labelled_features, tmp_path):
         assert np.abs(before["frame_labels"]).max() > 0.1  # the labels test is not of zeros
 
 
+def test_sigma_shift_moves_training_noise_levels_toward_noise():
+    from v2a.scheduler import FlowMatchEulerScheduler
+    from v2a.training.transformer import draw_sigma
+
+    torch.manual_seed(0)
+    plain = draw_sigma(20000)
+    torch.manual_seed(0)
+    assert torch.equal(plain, torch.sigmoid(torch.randn(20000)))  # shift 1: the logit-normal as before
+    torch.manual_seed(0)
+    shifted = draw_sigma(20000, shift=3.0)
+    assert 0.70 < shifted.median() < 0.80 and 0.4 < plain.median() < 0.6
+    assert (shifted > 0.95).float().mean() > 10 * (plain > 0.95).float().mean()
+    assert 0 < shifted.min() and shifted.max() < 1
+    # the same map as the sampler's scheduler, so training and sampling agree on where steps go
+    scheduler = FlowMatchEulerScheduler(shift=3.0)
+    s = np.array([0.1, 0.5, 0.9])
+    assert np.allclose(scheduler._shifted(s), 3 * s / (1 + 2 * s))
+
+
 def test_transformer_features_and_training(library, tmp_path, debug_pipe):
     from v2a.data.cache import read_index
     from v2a.training.features import build_transformer_features

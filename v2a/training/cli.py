@@ -150,6 +150,9 @@ def transformer(
     checkpoint_every: int = typer.Option(500), validate_every: int = typer.Option(2000), warmup: int = typer.Option(300),
     model: Optional[str] = typer.Option(None, help="Pipeline whose encoders made the features (default: shipped)."),
     init: Optional[Path] = typer.Option(None, help="Transformer folder to warm-start from (weights whose shapes match)."),
+    sigma_shift: float = typer.Option(1.0, min=1.0, help="Shift the training noise levels toward noise (and the "
+                                                        "validation sampler's steps) by this factor; ship the model "
+                                                        "with a scheduler of the same shift. About 3 for mel patches."),
     audio_samples: bool = typer.Option(True, help="Generate validation samples through the whole pipeline (off: "
                                                   "held-out loss only, and only the pipeline's transformer config "
                                                   "is read, so no encoder or vocoder weights are needed)."),
@@ -177,10 +180,15 @@ def transformer(
     if audio_samples:
         from .validation import transformer_validator  # needs soundfile and the whole pipeline
 
+        from ..scheduler import FlowMatchEulerScheduler
+
         pipe.autoencoder = ae
+        pipe.scheduler = FlowMatchEulerScheduler(pipe.scheduler.config.num_train_timesteps, shift=sigma_shift)
         validate = transformer_validator(features, pipe)
-    train_transformer(features, ae, settings, config, crop_seconds=crop_seconds, validate=validate, init=init)
-    (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder)}))
+    train_transformer(features, ae, settings, config, crop_seconds=crop_seconds, validate=validate, init=init,
+                      sigma_shift=sigma_shift)
+    (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder),
+                                                             "sigma_shift": sigma_shift}))
 
 
 @app.command()
