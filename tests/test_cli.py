@@ -119,6 +119,7 @@ def test_error_cases(tmp_path, clip_path):
         (["add-sound", clip_path, "-o", tmp_path / "no" / "dir" / "x.mp4"], "does not exist"),
         (["add-sound", clip_path, "--device", "tpu"], "unknown device"),
         (["add-sound", clip_path, "--model", tmp_path], "not a v2a model folder"),
+        (["add-sound", clip_path, "--model", "debug", "--vocoder", tmp_path / "nowhere"], "not a vocoder folder"),
     ]
     before = sorted(p.name for p in tmp_path.iterdir())
     for args, fragment in cases:
