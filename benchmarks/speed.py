@@ -3,7 +3,7 @@ generating after loading (each stage timed by the pipeline's own ``stage_seconds
 ``v2a --help``.
 
     python benchmarks/speed.py [--repeats 5] [--seconds 8] [--size 640x360] [--clip FILE]
-        [--model PATH] [--device cpu] [--steps 16] [--only process,load,generate,help]
+        [--model PATH] [--vocoder PATH] [--device cpu] [--steps 16] [--only process,load,generate,help]
 
 Every figure is the median of ``--repeats`` runs. The process, loading and ``--help`` times run
 in fresh processes (what a user waits for); generation runs in this process, whose first call
@@ -37,7 +37,8 @@ start = time.perf_counter()
 import torch
 imported = time.perf_counter()
 from v2a.presets import load_pipeline
-load_pipeline(None if sys.argv[1] == "-" else sys.argv[1], device=sys.argv[2])
+load_pipeline(None if sys.argv[1] == "-" else sys.argv[1], device=sys.argv[2],
+              vocoder=None if sys.argv[3] == "-" else sys.argv[3])
 print(json.dumps({"import torch": imported - start, "load_pipeline": time.perf_counter() - imported}))
 """
 
@@ -73,15 +74,17 @@ def time_help(repeats: int) -> list[str]:
 
 def time_process(clip: Path, out: Path, args) -> list[str]:
     command = [sys.executable, "-m", "v2a.cli", "add-sound", str(clip), "-o", str(out), "--overwrite", "--quiet",
-               "--device", args.device, "--steps", str(args.steps)] + (["--model", args.model] if args.model else [])
+               "--device", args.device, "--steps", str(args.steps)]
+    command += ["--model", args.model] if args.model else []
+    command += ["--vocoder", args.vocoder] if args.vocoder else []
     seconds = [_run(command)[0] for _ in range(args.repeats)]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     return [_line("v2a add-sound (whole process)", seconds, f"   (peak RSS {peak:.2f} GiB)")]
 
 
 def time_load(args) -> list[str]:
-    runs = [json.loads(_run([sys.executable, "-c", LOAD_SNIPPET, args.model or "-", args.device])[1])
-            for _ in range(args.repeats)]
+    snippet = [sys.executable, "-c", LOAD_SNIPPET, args.model or "-", args.device, args.vocoder or "-"]
+    runs = [json.loads(_run(snippet)[1]) for _ in range(args.repeats)]
     return [_line(name, [r[name] for r in runs]) for name in runs[0]]
 
 
@@ -92,7 +95,7 @@ def time_generate(clip: Path, out_dir: Path, args) -> list[str]:
     from v2a.media.mux import mux_soundtrack
     from v2a.presets import load_pipeline
 
-    pipe = load_pipeline(args.model, device=args.device)
+    pipe = load_pipeline(args.model, device=args.device, vocoder=args.vocoder)
     pipe.set_progress_bar_config(disable=True)
     calls = []
     for repeat in range(args.repeats + 1):
@@ -123,6 +126,7 @@ def main(argv: list[str] | None = None):
     parser.add_argument("--size", default="640x360", help="WIDTHxHEIGHT of the test clip")
     parser.add_argument("--clip", type=Path, default=None, help="a video file to use instead of the test clip")
     parser.add_argument("--model", default=None, help="a model folder or 'debug' (default: the shipped model)")
+    parser.add_argument("--vocoder", default=None, help="a vocoder folder to use instead of the model's")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=16)
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
@@ -137,8 +141,9 @@ def main(argv: list[str] | None = None):
         width, height = (int(v) for v in args.size.split("x"))
         clip = tmp / "clip.mp4"
         make_clip(clip, args.seconds, width, height)
+    model = (args.model or "shipped") + (f" with vocoder {args.vocoder}" if args.vocoder else "")
     print(f"{clip.name}: median of {args.repeats} on {args.device}, {args.steps} steps, "
-          f"model {args.model or 'shipped'}; {os.cpu_count()} CPUs, OMP_NUM_THREADS="
+          f"model {model}; {os.cpu_count()} CPUs, OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, load average {os.getloadavg()[0]:.1f}")
     if "help" in sections:
         print("\n".join(time_help(args.repeats)))

@@ -95,6 +95,8 @@ def test_a_finished_output_is_skipped_and_another_jobs_output_is_refused(tmp_pat
     for changes, named in [(dict(job=replace(job, prompt="wind")), "prompt 'rain', not 'wind'"),
                            (dict(settings=replace(settings, seed=1)), "seed 0, not 1"),
                            (dict(identity={"model": "weights", "model_sha256": "ab12"}), "model 'debug', not 'weights'"),
+                           (dict(identity={**identity, "vocoder": "light", "vocoder_sha256": "cd34"}),
+                            "vocoder None, not 'light'"),
                            (dict(start=0.6), "span [0.5, 2.0], not [0.6, 2.0]"),
                            (dict(start=None), "span [0.5, 2.0], not None"),
                            (dict(mix_db=-6.0), "mix_db None, not -6.0"),

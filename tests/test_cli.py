@@ -73,6 +73,18 @@ def test_bad_discriminator_scales_are_a_usage_error(tmp_path, value):
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("args, fragment", [
+    (("--size", "light", "--init", "runs/vocoder/model"), "--size: light builds a fresh generator"),
+    (("--distill-steps", "100"), "--distill-steps: needs --teacher"),
+    (("--teacher", "nowhere"), "--teacher: nowhere: not a HiFi-GAN folder"),
+])
+def test_vocoder_training_options_that_contradict_are_usage_errors(tmp_path, args, fragment):
+    result = v2a("train", "vocoder", "--library", tmp_path, "--run", tmp_path / "run", *args)
+    assert result.returncode == 2
+    assert_one_line_error(result, fragment)
+    assert not (tmp_path / "run").exists()
+
+
 @pytest.mark.parametrize("sources", [(), ("--library", ".", "--features", ".")])
 def test_autoencoder_training_needs_exactly_one_mel_source(tmp_path, sources):
     result = v2a("train", "autoencoder", *sources, "--run", tmp_path / "run")
@@ -119,6 +131,7 @@ def test_error_cases(tmp_path, clip_path):
         (["add-sound", clip_path, "-o", tmp_path / "no" / "dir" / "x.mp4"], "does not exist"),
         (["add-sound", clip_path, "--device", "tpu"], "unknown device"),
         (["add-sound", clip_path, "--model", tmp_path], "not a v2a model folder"),
+        (["add-sound", clip_path, "--model", "debug", "--vocoder", tmp_path / "nowhere"], "not a vocoder folder"),
     ]
     before = sorted(p.name for p in tmp_path.iterdir())
     for args, fragment in cases:

@@ -13,7 +13,7 @@ import torch
 from v2a.errors import V2AError
 from v2a.models.base import Config, load_tensors
 from v2a.models.text_encoder import Bert, Tokenizer
-from v2a.models.vocoder import HifiGan
+from v2a.models.vocoder import LIGHT_HIFIGAN, HifiGan, light_hifigan
 from v2a.presets import _debug_transformer, default_weights_dir
 from v2a.scheduler import FlowMatchEulerScheduler
 
@@ -97,6 +97,17 @@ def test_hifigan_matches_transformers_and_reads_and_writes_its_folders(tmp_path)
         ours.save_pretrained(tmp_path / "ours")
         again = transformers.SpeechT5HifiGan.from_pretrained(str(tmp_path / "ours")).eval()
         torch.testing.assert_close(again(mel), expected, rtol=0, atol=1e-6)
+
+
+def test_the_light_hifigan_is_a_fifteenth_of_the_shipped_one_with_its_hop_and_rate():
+    shipped = HifiGan.config_from_folder(default_weights_dir() / "vocoder")  # the config alone: no weights read
+    light = light_hifigan(shipped)
+    assert 0.7e6 <= sum(p.numel() for p in light.parameters()) <= 1.5e6
+    assert light.config.upsample_initial_channel == LIGHT_HIFIGAN["upsample_initial_channel"] == 128
+    assert {k: light.config[k] for k in ("model_in_dim", "sampling_rate", "normalize_before")} == \
+           {k: shipped[k] for k in ("model_in_dim", "sampling_rate", "normalize_before")}
+    with torch.no_grad():
+        assert light(torch.randn(2, 7, 80)).shape == (2, 7 * 256)
 
 
 def test_a_network_round_trips_and_loads_strictly(tmp_path):

@@ -95,6 +95,32 @@ def test_model_folder_hash_is_of_the_weights_and_cached(tmp_path, monkeypatch, d
     assert record["model"] == "model" and record["model_sha256"] == folder_hash(folder)
 
 
+def test_a_vocoder_folder_replaces_the_models_own_and_is_recorded(tmp_path, monkeypatch, clip_path):
+    import torch
+
+    from v2a.models.vocoder import light_hifigan
+
+    monkeypatch.setenv("V2A_CACHE", str(tmp_path / "cache"))
+    light = light_hifigan(debug_pipeline().vocoder.config)
+    light.save_pretrained(tmp_path / "light")
+    pipe = load_pipeline("debug", vocoder=tmp_path / "light")
+    assert pipe.vocoder.config.upsample_initial_channel == 128
+    assert all(torch.equal(a, b) for a, b in zip(pipe.vocoder.state_dict().values(), light.state_dict().values()))
+    out = add_sound(clip_path, tmp_path / "out.wav", pipeline=pipe, steps=2)
+    record = read_provenance(out)
+    assert (record["model"], record["vocoder"]) == ("debug", "light")
+    assert record["vocoder_sha256"] == folder_hash(tmp_path / "light")
+    own = add_sound(clip_path, tmp_path / "own.wav", pipeline=debug_pipeline(), steps=2)
+    assert "vocoder" not in read_provenance(own)
+    # a folder that holds no vocoder, or one for other mels or another rate, is a one-line error
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(V2AError, match="not a vocoder folder"):
+        load_pipeline("debug", vocoder=tmp_path / "empty")
+    light_hifigan({**light.config, "sampling_rate": 16000}).save_pretrained(tmp_path / "16k")
+    with pytest.raises(V2AError, match="does not fit the model: sampling_rate 16000 \\(not 22050\\)"):
+        load_pipeline("debug", vocoder=tmp_path / "16k")
+
+
 def test_same_inputs_seed_and_device_give_the_same_audio_bit_for_bit(tmp_path, clip_path):
     # two pipelines built apart, as two runs of the command would load them
     outputs, waves = [], []

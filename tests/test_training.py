@@ -361,6 +361,94 @@ def test_vocoder_fine_tuning_runs_on_autoencoded_mels(library, tmp_path, debug_p
     assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val"), autoencoder=autoencoder))
 
 
+def _tiny_hifigan(seed: int):
+    """The debug vocoder's shape at a smaller spread, so its output lies mostly short of tanh's
+    saturation (an RMS of about 0.05) and a student can follow it within a few steps."""
+    from v2a.models.vocoder import HifiGan
+
+    torch.manual_seed(seed)
+    return HifiGan(model_in_dim=80, sampling_rate=22050, upsample_initial_channel=16, upsample_rates=[8, 8, 2, 2],
+                   upsample_kernel_sizes=[16, 16, 4, 4], resblock_kernel_sizes=[3], resblock_dilation_sizes=[[1, 3]],
+                   normalize_before=False, initializer_range=0.15)
+
+
+def test_distillation_teaches_the_student_the_teachers_waveform():
+    import copy
+
+    from v2a.evaluation.metrics import multi_resolution_stft_distance
+    from v2a.training.vocoder import DistilledVocoderGAN, distillation_loss, distilled_gan_loss
+
+    teacher, student = _tiny_hifigan(0).eval().requires_grad_(False), _tiny_hifigan(1)
+    teacher_state = {k: v.clone() for k, v in teacher.state_dict().items()}
+    torch.manual_seed(2)
+    mel, held_out = torch.randn(4, 32, 80) - 4, torch.randn(1, 64, 80) - 4
+
+    def distance():  # an independent measure, on mels the student never learns from
+        with torch.no_grad():
+            return multi_resolution_stft_distance(student(held_out)[0].numpy(), teacher(held_out)[0].numpy(),
+                                                  22050)["total"]
+
+    assert distillation_loss(copy.deepcopy(teacher), teacher, mel)[0] < 1e-5  # nothing left to learn from itself
+    optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
+    before, losses = distance(), []
+    for _ in range(20):
+        loss, logs = distillation_loss(student, teacher, mel)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert set(logs) == {"distill_mel_l1", "distill_stft", "distill_wave_l1"}
+    assert losses[-1] < 0.7 * losses[0], losses
+    assert distance() < 0.85 * before, (distance(), before)
+    assert all(torch.equal(v, teacher_state[k]) for k, v in teacher.state_dict().items())  # the teacher stays
+
+    # through the training loss: half the crops' true mels and half the autoencoded ones reach both networks,
+    # and only training steps count towards the end of distillation
+    heard = []
+    teacher.register_forward_hook(lambda module, args, out: heard.append(args[0]))
+    model = DistilledVocoderGAN(student, distill_steps=2).train()
+    batch = {"mel": mel, "true_mel": torch.randn(4, 32, 80), "audio": torch.zeros(4, 8192)}
+    loss, logs = distilled_gan_loss(model, batch, teacher)
+    assert "distill_stft" in logs and int(model.steps_seen) == 1
+    torch.testing.assert_close(heard[-1], torch.cat([batch["true_mel"][:2], mel[2:]]))
+    loss.backward()
+    assert all(p.grad is not None and not p.grad.any() for p in model.discriminators.parameters())  # resting
+    model.eval()
+    distilled_gan_loss(model, batch, teacher)
+    assert int(model.steps_seen) == 1 and len(heard) == 2
+    model.train()
+    distilled_gan_loss(model, batch, teacher)
+    loss, logs = distilled_gan_loss(model, batch, teacher)  # the third training step: the GAN recipe
+    assert int(model.steps_seen) == 3 and len(heard) == 3 and "d" in logs
+
+
+def test_distillation_then_gan_phases_follow_the_checkpointed_step(library, tmp_path, debug_pipe):
+    import copy
+
+    from safetensors.torch import load_file
+
+    from v2a.training.vocoder import train_vocoder
+
+    teacher = copy.deepcopy(debug_pipe.vocoder).float()
+    calls = []
+    teacher.register_forward_hook(lambda module, args, out: calls.append(args[0].shape))
+    run = tmp_path / "light"
+
+    def train(steps):
+        calls.clear()
+        train_vocoder(library, settings(run, steps), _tiny_hifigan(1).train(), teacher=teacher, distill_steps=3)
+        state = load_file(latest_checkpoint(run) / "model.safetensors")
+        last = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "loss" in r][-1]
+        return len(calls), int(state["model.steps_seen"]), state, last
+
+    taught, seen, state, last = train(2)
+    assert (taught, seen) == (2, 2) and "distill_stft" in last and "d" not in last
+    assert {k.split(".")[1] for k in state} == {"generator", "discriminators", "steps_seen"}  # no teacher
+    # resumed at step 2: one more distillation step (step 3), then the GAN recipe
+    taught, seen, _, last = train(5)
+    assert (taught, seen) == (1, 5) and "d" in last and "distill_stft" not in last
+
+
 def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():
     from v2a.signal.audio import log_mel
     from v2a.training.vocoder import SEGMENT, segments
@@ -376,10 +464,12 @@ def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():
     bursts = np.repeat(rng.uniform(0.01, 1.0, 200), 512)  # a loudness that changes every two frames
     wave = (rng.standard_normal(len(bursts)) * bursts).astype(np.float32)
     batch = next(segments([wave], 3, seed=1, autoencoder=PassThrough()))
-    assert batch["audio"].shape == (3, SEGMENT) and batch["mel"].shape == (3, SEGMENT // 256, 80)
+    assert batch["audio"].shape == (3, SEGMENT)
+    assert batch["mel"].shape == batch["true_mel"].shape == (3, SEGMENT // 256, 80)
     own = log_mel(batch["audio"])
     inner = (batch["mel"] - own)[:, 2:-2].abs().mean()  # the crop's own edge frames see its reflect padding
     assert inner < 0.15  # only the latent noise (mean |N(0, 0.1)| = 0.08)
+    torch.testing.assert_close(batch["true_mel"][:, 2:-2], own[:, 2:-2], rtol=0, atol=1e-3)  # the true mel, aligned
     assert (batch["mel"][:, 3:-1] - own[:, 2:-2]).abs().mean() > 5 * inner  # one frame off is far
     torch.manual_seed(123)  # the global generator must not matter: a resumed run sees the same noise
     again = next(segments([wave], 3, seed=1, autoencoder=PassThrough()))

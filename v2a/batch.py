@@ -346,13 +346,15 @@ def share(jobs: list[Job], processes) -> list[Job]:
 
 def run_folder(jobs: list[Job], settings: GenerationSettings, *, load, model: str | None, manifest: Path,
                device: str = "auto", dry_run: bool = False, overwrite: bool = False, quiet: bool = False, bank=None,
-               keep_original_audio: bool = False, **options) -> tuple[BatchReport | list[Task] | None, int]:
+               keep_original_audio: bool = False, vocoder: str | None = None,
+               **options) -> tuple[BatchReport | list[Task] | None, int]:
     """A folder run in this process, one of those ``accelerate launch`` started (or alone).
 
     Args:
         jobs: every job of the run (:func:`plan_jobs`); this process does its share.
         load: ``load(device)`` returns the pipeline on ``device``; called only if there is work.
         model: the ``--model`` value (None: the shipped model), whose identity outputs must record.
+        vocoder: the ``--vocoder`` value (None: the model's own), which outputs must record too.
         manifest: the JSONL manifest (:class:`Manifest`).
         device: ``--device``. With several processes each takes its own (accelerate's), unless
             ``cpu``.
@@ -370,7 +372,8 @@ def run_folder(jobs: list[Job], settings: GenerationSettings, *, load, model: st
 
     if model not in (None, DEBUG) and not (Path(model) / "model_index.json").is_file():
         raise V2AError(f"{model}: not a v2a model folder (no model_index.json)")  # before any process waits on it
-    identity = source_identity(model or default_weights_dir())
+    # outputs made with the model's own vocoder record none: expecting None tells them from those made with another
+    identity = {"vocoder": None, **source_identity(model or default_weights_dir(), vocoder)}
     with launched_processes(cpu=device == "cpu") as processes:
         count, index = processes.num_processes, processes.process_index
         if count > 1 and device not in ("auto", "cpu"):

@@ -120,6 +120,9 @@ def add_sound(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
+    vocoder: Optional[Path] = typer.Option(
+        None, "--vocoder", help="A HiFi-GAN folder to use instead of the model's vocoder, such as a light one from "
+                                "`v2a train vocoder --size light` (faster on a CPU)."),
     keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
     start: Optional[str] = typer.Option(
         None, "--start", help="Make sound from this time on (seconds or HH:MM:SS.mmm); outside the span the "
@@ -169,11 +172,15 @@ def add_sound(
         load_references(reference or None, DEFAULT_AUDIO.sample_rate)  # a bad reference fails before the model loads
         sounds = False if no_bank else open_bank(bank)  # a bad bank fails before the model loads too
         resolve_device(device)  # an unknown device fails before the slow model load
+        if vocoder is not None:
+            from .presets import check_vocoder_folder
+
+            check_vocoder_folder(vocoder)  # and so does a folder that holds no vocoder
         settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
         if jobs is None:
             from . import api
 
-            pipe = _load(model, device, dtype, quiet)
+            pipe = _load(model, device, dtype, quiet, vocoder)
             pipe.set_progress_bar_config(disable=quiet, desc="denoising", leave=False)
             written = api.add_sound(input, target, prompt=prompt, negative_prompt=negative_prompt,
                                     reference=reference or None, bank=sounds, keep_original_audio=keep_original_audio,
@@ -187,9 +194,9 @@ def add_sound(
         # under `accelerate launch` this is one of several processes: it does its share, and the
         # main one reports for all (see v2a/batch.py)
         result, processes = run_folder(
-            jobs, settings, load=lambda on: _load(model, on, dtype, quiet), model=model, manifest=out_dir / MANIFEST,
-            device=device, dry_run=dry_run, overwrite=overwrite, quiet=quiet, bank=sounds,
-            keep_original_audio=keep_original_audio, **options)
+            jobs, settings, load=lambda on: _load(model, on, dtype, quiet, vocoder), model=model,
+            manifest=out_dir / MANIFEST, device=device, dry_run=dry_run, overwrite=overwrite, quiet=quiet, bank=sounds,
+            keep_original_audio=keep_original_audio, vocoder=vocoder, **options)
         if result is None:
             return
         if dry_run:
@@ -239,7 +246,7 @@ def _folder_jobs(folder: Path, output: Optional[Path], prompt, negative_prompt, 
     return jobs, out_dir
 
 
-def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
+def _load(model: Optional[str], device: str, dtype: DType, quiet: bool, vocoder: Optional[Path] = None):
     import logging
     import warnings
 
@@ -249,7 +256,7 @@ def _load(model: Optional[str], device: str, dtype: DType, quiet: bool):
         logging.getLogger().setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")  # library chatter (deprecation notices) is not for users
     resolved = resolve_device(device)
-    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved))
+    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved), vocoder=vocoder)
 
 
 bank_app = typer.Typer(add_completion=False, no_args_is_help=True,

@@ -133,6 +133,7 @@ class V2APipeline(FolderPipeline):
         super().__init__()
         self.register_modules(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
                               transformer=transformer, scheduler=scheduler, autoencoder=autoencoder, vocoder=vocoder)
+        self.vocoder_name_or_path: str | None = None  # a vocoder folder that replaced the model's own (load_pipeline)
 
     @property
     def takes_reference(self) -> bool:

@@ -7,6 +7,7 @@ so tests and ``v2a add-sound --model debug`` exercise the whole path in seconds 
 from __future__ import annotations
 
 import logging
+import math
 import os
 from pathlib import Path
 
@@ -78,7 +79,8 @@ def _debug_transformer(text_dim: int, timing_dim: int, reference_tokens: int = 0
     return model
 
 
-def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32):
+def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32,
+                  vocoder: str | os.PathLike | None = None):
     """Loads a pipeline for inference.
 
     Args:
@@ -86,22 +88,60 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
             written by ``save_pretrained``.
         device: ``cpu``, ``cuda``, ``cuda:1``, ``mps``...
         dtype: float32 (the default on CPU), float16 or bfloat16.
+        vocoder: a HiFi-GAN folder (``v2a train vocoder``'s ``RUN/model``) to use instead of the
+            model's own vocoder, such as a light one; it must take the model's mels and make audio
+            at its rate.
     """
     from .pipeline import V2APipeline
 
     device = resolve_device(device)
+    if vocoder is not None:
+        check_vocoder_folder(vocoder)  # a bad folder fails before the model loads
     if model == DEBUG:
         pipe = debug_pipeline()
     else:
         folder = default_weights_dir() if model is None else Path(model)
         # Stored weights may be float16 to save space; compute in float32 unless asked otherwise.
         pipe = V2APipeline.from_pretrained(folder, dtype=torch.float32)
+    if vocoder is not None:
+        pipe.vocoder = load_vocoder(vocoder, like=pipe.vocoder.config)
+        pipe.vocoder_name_or_path = str(vocoder)
     pipe = pipe.to(device)
     if dtype != torch.float32:
         # The frame encoder's batch norm and the vocoder are cheap and sensitive: keep them in float32.
         for name in ("text_encoder", "transformer", "autoencoder"):
             getattr(pipe, name).to(dtype)
     return pipe
+
+
+def check_vocoder_folder(folder: str | os.PathLike) -> dict:
+    """The config of the HiFi-GAN folder ``folder`` (``config.json`` beside ``model.safetensors``);
+    a one-line V2AError if it is not one."""
+    from .models.vocoder import HifiGan
+
+    folder = Path(folder)
+    if not (folder / "config.json").is_file() or not (folder / HifiGan.weights_name).is_file():
+        raise V2AError(f"{folder}: not a vocoder folder (it needs config.json and {HifiGan.weights_name})")
+    try:
+        return HifiGan.config_from_folder(folder)
+    except (OSError, ValueError) as err:
+        raise V2AError(f"{folder}: cannot read the vocoder's config ({err})") from None
+
+
+def load_vocoder(folder: str | os.PathLike, like: dict):
+    """The HiFi-GAN in ``folder`` (float32), which must map mels to audio as the vocoder with config
+    ``like`` does: the same mel bins, hop and sample rate."""
+    from .models.vocoder import HifiGan
+
+    config = check_vocoder_folder(folder)
+    shape = {k: [config.get(k), like.get(k)] for k in ("model_in_dim", "sampling_rate")}
+    shape["hop"] = [math.prod(c.get("upsample_rates", ())) for c in (config, like)]
+    if wrong := [f"{k} {have} (not {want})" for k, (have, want) in shape.items() if have != want]:
+        raise V2AError(f"{folder}: this vocoder does not fit the model: {', '.join(wrong)}")
+    try:
+        return HifiGan.from_pretrained(folder, dtype=torch.float32)
+    except (OSError, ValueError, TypeError) as err:
+        raise V2AError(f"{folder}: cannot load the vocoder ({err})") from None
 
 
 def resolve_device(device: str) -> str:

@@ -2,8 +2,9 @@
 ``--sidecar``, beside it), and read back by ``v2a info``.
 
 The record names everything that decides the sound: the v2a version, the model (its folder's
-content hash), the prompts, reference sounds (or the sound bank and the entries it gave), sampler
-settings, span and mix level, device and precision. It holds no date or host, so the same job gives the same file, bit for bit.
+content hash; the vocoder's too where another replaced the model's own), the prompts, reference
+sounds (or the sound bank and the entries it gave), sampler settings, span and mix level, device
+and precision. It holds no date or host, so the same job gives the same file, bit for bit.
 
 A light module (no torch), so ``v2a info`` answers at once.
 """
@@ -26,16 +27,22 @@ _MODEL_FILE_SUFFIXES = {".json", ".safetensors", ".txt", ".model"}
 
 def model_identity(pipe) -> dict:
     """``{"model": name, "model_sha256": hash}`` of a pipeline: the hash of its folder's files, or
-    None for one that was built in memory (the ``debug`` preset is named so)."""
-    return source_identity(getattr(pipe, "name_or_path", None))
+    None for one that was built in memory (the ``debug`` preset is named so); with
+    ``"vocoder"`` and ``"vocoder_sha256"`` likewise if another vocoder replaced the model's own."""
+    return source_identity(getattr(pipe, "name_or_path", None), getattr(pipe, "vocoder_name_or_path", None))
 
 
-def source_identity(source: str | os.PathLike | None) -> dict:
+def source_identity(source: str | os.PathLike | None, vocoder: str | os.PathLike | None = None) -> dict:
     """:func:`model_identity` of the pipeline loaded from ``source`` (a model folder, or the name of
-    one built in memory), known before it loads: folder mode compares it with existing outputs."""
+    one built in memory) with the vocoder folder ``vocoder`` if given, known before it loads: folder
+    mode compares it with existing outputs."""
     if source and Path(source).is_dir():
-        return {"model": Path(source).resolve().name, "model_sha256": folder_hash(Path(source))}
-    return {"model": str(source) if source else "in-memory pipeline", "model_sha256": None}
+        identity = {"model": Path(source).resolve().name, "model_sha256": folder_hash(Path(source))}
+    else:
+        identity = {"model": str(source) if source else "in-memory pipeline", "model_sha256": None}
+    if vocoder is not None:
+        identity.update(vocoder=Path(vocoder).resolve().name, vocoder_sha256=folder_hash(Path(vocoder)))
+    return identity
 
 
 def folder_hash(folder: Path) -> str:

@@ -1,6 +1,6 @@
 """``v2a eval``: run the evaluation and print the table (wired into ``v2a.cli`` as a command).
 
-    v2a eval --library .cache/library [--model PATH|debug] [--out runs/eval] [--clips 24] [--steps 16]
+    v2a eval --library .cache/library [--model PATH|debug] [--vocoder PATH] [--out runs/eval] [--clips 24] [--steps 16]
 
 Heavy imports happen inside the command so ``v2a --help`` stays fast.
 """
@@ -19,6 +19,8 @@ def eval_command(
     library: Path = typer.Option(..., help="Sound library folder (manifest.jsonl with train and test splits), "
                                            "from `python -m v2a.data build-library`."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug'. Default: the shipped model."),
+    vocoder: Optional[Path] = typer.Option(None, help="A HiFi-GAN folder to use instead of the model's vocoder "
+                                                      "(such as a light one)."),
     out: Path = typer.Option(Path("runs/eval"), help="Results folder: results.json, table.txt, spectrograms.png."),
     clips: int = typer.Option(24, min=2, help="Rendered held-out clips (3/4 with events, 1/8 silent, 1/8 ambience)."),
     steps: int = typer.Option(DEFAULTS.steps, min=1, help="Sampler steps."),
@@ -53,10 +55,14 @@ def eval_command(
         raise V2AError(f"{library}: no manifest.jsonl (build the library first: python -m v2a.data build-library)")
     if split not in ("test", "val"):
         raise V2AError(f"--split must be test or val, not {split!r} (train clips are what the model learned from)")
+    if vocoder is not None:
+        from ..presets import check_vocoder_folder
+
+        check_vocoder_folder(vocoder)  # before the judge is fitted
     cache = cache if cache is not None else Path(library).resolve().parent / "eval"
     settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
     options = EvalOptions(clips=clips, split=split, max_seconds=max_seconds, real_clips=real_clips,
                           resynthesis_clips=resynthesis_clips, grid_clips=grid, reference_vocoder=reference_vocoder,
-                          bank=bank, device=device, progress=not quiet)
+                          bank=bank, vocoder=vocoder, device=device, progress=not quiet)
     evaluate(library, out, model=model, settings=settings, cache=cache, options=options)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

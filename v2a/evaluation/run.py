@@ -396,6 +396,7 @@ class EvalOptions:
     grid_clips: int = 4  # event clips in the spectrogram grid (plus one silent and one ambience scene)
     reference_vocoder: str | Path | None = None  # a HiFi-GAN folder to compare the vocoder with
     bank: str | Path | None = None  # the sound bank of the model_bank systems (default: the shipped bank)
+    vocoder: str | Path | None = None  # a HiFi-GAN folder that replaces the model's vocoder (load_pipeline)
     device: str = "cpu"
     progress: bool = True
     print_table: bool = True
@@ -500,7 +501,9 @@ def build_systems(library: Path, records: list[dict], model, pipe, settings: Gen
                                                         split=options.split)
     model_name = "given pipeline" if pipe is not None else (str(model) if model else "default (weights/)")
     if pipe is None:
-        pipe = load_pipeline(model, device=options.device)
+        pipe = load_pipeline(model, device=options.device, vocoder=options.vocoder)
+        if options.vocoder is not None:  # the name keys the stored clips: another vocoder's are not reused
+            model_name += f" with vocoder {options.vocoder}"
     pipe.set_progress_bar_config(disable=True)
     untrained = untrained_pipeline(pipe, seed=settings.seed + UNTRAINED_SEED_OFFSET)
     retrieval = RetrievalBaseline(library, records, max_seconds=options.max_seconds)

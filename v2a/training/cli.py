@@ -3,6 +3,7 @@
     v2a train autoencoder --library LIB --run runs/ae
     v2a train features    --library LIB --out cache/features
     v2a train transformer --features cache/features --autoencoder runs/ae/model --run runs/dit
+    v2a train vocoder     --library LIB --size light --teacher weights/vocoder --run runs/light
     python scripts/convert_pretrained.py --autoencoder runs/ae/model --transformer runs/dit/model --out weights
 
 Every command resumes its run folder from the newest checkpoint when started again.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+from enum import Enum
 from pathlib import Path
 from typing import Optional
 
@@ -191,28 +193,60 @@ def transformer(
                                                              "sigma_shift": sigma_shift}))
 
 
+class VocoderSize(str, Enum):
+    full = "full"
+    light = "light"
+
+
 @app.command()
 def vocoder(
     library: Path = typer.Option(..., help="Sound library folder."),
     run: Path = typer.Option(Path("runs/vocoder")),
     init: Optional[Path] = typer.Option(None, help="HiFi-GAN vocoder folder to start from (default: the shipped vocoder)."),
+    size: VocoderSize = typer.Option(VocoderSize.full, help="full: start from --init or the shipped vocoder (HiFi-GAN "
+                                                            "V1); light: a fresh HiFi-GAN V2-size generator (0.9 M "
+                                                            "parameters against 13.9 M), to train with --teacher."),
+    teacher: Optional[Path] = typer.Option(None, help="HiFi-GAN folder (e.g. weights/vocoder) whose waveform the "
+                                                      "generator first learns to reproduce for the same mels "
+                                                      "(distillation: spectral and waveform losses, no "
+                                                      "discriminator)."),
+    distill_steps: Optional[int] = typer.Option(None, min=0, help="Steps of distillation from --teacher before the "
+                                                                  "GAN recipe against the recordings takes over "
+                                                                  "(default: all of --steps)."),
     autoencoder: Optional[Path] = typer.Option(None, help="Autoencoder folder (RUN/model or weights/autoencoder): "
                                                           "train on mels passed through it, as the pipeline's "
-                                                          "vocoder hears them."),
-    steps: int = typer.Option(2000), batch_size: int = typer.Option(4), lr: float = typer.Option(2e-5),
+                                                          "vocoder hears them (with --teacher: half the crops)."),
+    steps: int = typer.Option(2000), batch_size: int = typer.Option(4),
+    lr: Optional[float] = typer.Option(None, help="Peak learning rate (default: 2e-5 to fine-tune a trained "
+                                                  "vocoder, HiFi-GAN's 2e-4 for a fresh --size light)."),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
     checkpoint_every: int = typer.Option(200), validate_every: int = typer.Option(500), warmup: int = typer.Option(50),
     quiet: bool = typer.Option(False),
 ):
-    """Fine-tune the HiFi-GAN vocoder on the sound library (adversarial + spectral losses)."""
-    from ..models.vocoder import HifiGan
+    """Fine-tune the HiFi-GAN vocoder on the sound library (adversarial + spectral losses), or distil a light one."""
+    from ..models.vocoder import HifiGan, light_hifigan
+    from ..presets import default_weights_dir
     from .vocoder import train_vocoder
 
+    light = size == VocoderSize.light
+    if light and init is not None:
+        raise typer.BadParameter("light builds a fresh generator; --init brings its own", param_hint="--size")
+    if distill_steps is not None and teacher is None:
+        raise typer.BadParameter("needs --teacher (the vocoder to distil from)", param_hint="--distill-steps")
+    if teacher is not None and not (teacher / "config.json").is_file():
+        raise typer.BadParameter(f"{teacher}: not a HiFi-GAN folder (no config.json)", param_hint="--teacher")
+    if lr is None:
+        lr = 2e-4 if light else 2e-5
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
-    generator = HifiGan.from_pretrained(init) if init else _vocoder()
+    if light:  # a fresh generator for the mels and sample rate of the vocoder it learns from (or stands in for)
+        generator = light_hifigan(HifiGan.config_from_folder(teacher or default_weights_dir() / "vocoder"))
+    else:
+        generator = HifiGan.from_pretrained(init) if init else _vocoder()
     ae = None
     if autoencoder is not None:
         from ..models.autoencoder import load_audio_latent
 
         ae = load_audio_latent(autoencoder)
-    train_vocoder(library, settings, generator.float().train(), autoencoder=ae)
+    teacher = HifiGan.from_pretrained(teacher) if teacher is not None else None
+    train_vocoder(library, settings, generator.float().train(), autoencoder=ae, teacher=teacher,
+                  distill_steps=distill_steps)
