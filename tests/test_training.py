@@ -1,6 +1,7 @@
 """Training commands on a tiny synthetic library: they run, checkpoint, resume and export."""
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -293,6 +294,42 @@ def test_transformer_features_and_training(library, tmp_path, debug_pipe):
     # the held-out loss is logged at the end of the run
     logged = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
     assert any(np.isfinite(row.get("val_loss", np.nan)) for row in logged)
+
+    # benchmarks/sampling_check.py reads the run's model and the cache it trained on
+    check = _load_benchmark("sampling_check")
+    ae.save_pretrained(str(tmp_path / "latent"))
+    report = check.main(["--transformer", str(run / "model"), "--features", str(out), "--autoencoder",
+                         str(tmp_path / "latent"), "--crops", "2", "--guidance", "6", "--shift", "1", "3", "--steps", "2"])
+    assert [row["sigma"] for row in report["denoising"]] == list(check.SIGMAS)
+    # one noise draw for every level: the input's error is sigma^2 times the same mean square
+    per_level = [row["input_error"] / row["sigma"] ** 2 for row in report["denoising"]]
+    assert np.allclose(per_level, per_level[-1], rtol=1e-4) and per_level[-1] > 0.5
+    assert all(np.isfinite(row["estimate_error"]) for row in report["denoising"])
+    assert [(row["shift"], row["guidance"]) for row in report["sampling"]] == [(1.0, 6.0), (3.0, 6.0)]
+    assert all(np.isfinite(row["error"]) and -1 <= row["envelope_corr"] <= 1 for row in report["sampling"])
+
+
+def _load_benchmark(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_sampling_check_sampler_lands_on_the_target_with_the_exact_velocity():
+    """With the straight path's true velocity, Euler steps are exact at any shift and guidance:
+    the check's sampler must land on the clean latent (a wrong step sign or shift would not)."""
+    check = _load_benchmark("sampling_check")
+    target = torch.randn(2, 5, 3)
+
+    def oracle(x, sigma, cond, mask):  # v = noise - latent, recovered from x = (1 - s) latent + s noise
+        return (x - target) / sigma[:, None, None]
+
+    for shift in (1.0, 3.0):
+        out = check.euler_sample(oracle, None, None, None, target.shape, guidance=6.0, shift=shift, steps=4, seed=0)
+        assert torch.allclose(out, target, atol=1e-5)
 
 
 def test_heldout_loss_is_repeatable_and_tracks_the_weights(library, tmp_path, debug_pipe):
