@@ -11,7 +11,7 @@ with every condition given (prompt, video; no reference):
    input itself, and the estimate's mean offset. A model can be good here at every level below
    0.9 (copying the signal it still sees) and still fail at sigma near 1, where only the
    conditions say what sounds.
-2. **Sampling from pure noise**, as the pipeline does (Euler, 16 steps, the scheduler's shift,
+2. **Sampling from pure noise** with the pipeline's own sampler (Euler, 16 steps, the scheduler's shift,
    the two-branch guidance with the unconditional branch): the sample's error, the mean of its
    frames where the true latent is silent and where it is not, and the correlation of its
    per-frame mean (the loudness envelope) with the truth's. A model that only denoises
@@ -30,6 +30,8 @@ import torch
 
 from v2a.models.autoencoder import load_audio_latent
 from v2a.models.transformer import SoundTransformer
+from v2a.pipeline import euler_sample as pipeline_euler_sample
+from v2a.scheduler import FlowMatchEulerScheduler
 from v2a.signal.audio import AudioSettings
 from v2a.training.transformer import DropoutSettings, batches, conditions_for_batch, load_examples
 
@@ -38,14 +40,16 @@ SILENT_MARGIN = 0.3  # a frame is silent when every channel is within this of th
 
 
 def euler_sample(model, cond, uncond, mask, shape, guidance: float, shift: float, steps: int, seed: int):
-    x = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
-    s = torch.linspace(1, 0, steps + 1)
-    sigmas = shift * s / (1 + (shift - 1) * s)
-    for a, b in zip(sigmas[:-1], sigmas[1:]):
-        t = torch.full((shape[0],), float(a))
-        conditional, unconditional = model(x, t, cond, mask), model(x, t, uncond, mask)
-        x = x + (b - a) * (unconditional + guidance * (conditional - unconditional))
-    return x
+    """The pipeline's sampler (its scheduler at ``shift``) on the two-branch guided velocity."""
+    scheduler = FlowMatchEulerScheduler(shift=shift)
+
+    def velocity(x, t):
+        sigma = (t / scheduler.config.num_train_timesteps).expand(shape[0])
+        conditional, unconditional = model(x, sigma, cond, mask), model(x, sigma, uncond, mask)
+        return unconditional + guidance * (conditional - unconditional)
+
+    noise = torch.randn(shape, generator=torch.Generator().manual_seed(seed))
+    return pipeline_euler_sample(velocity, noise, scheduler, steps, mask)
 
 
 @torch.no_grad()

@@ -31,6 +31,12 @@ class StepOutput:
     prev_sample: torch.Tensor
 
 
+def shift_sigmas(sigmas, shift: float):
+    """Noise levels moved toward noise: ``shift * s / (1 + (shift - 1) * s)`` (numpy or torch); the
+    sampler's steps and, with ``--sigma-shift``, the training levels both go through it."""
+    return shift * sigmas / (1 + (shift - 1) * sigmas)
+
+
 class FlowMatchEulerScheduler:
     """Noise levels ``sigma`` from 1 down to ``1 / num_train_timesteps`` in equal steps, shifted by
     ``shift * s / (1 + (shift - 1) * s)``; timesteps are ``sigma * num_train_timesteps``.
@@ -61,8 +67,7 @@ class FlowMatchEulerScheduler:
         write_config(Path(folder) / CONFIG_NAME, type(self).__name__, dict(self.config))
 
     def _shifted(self, sigmas: np.ndarray) -> np.ndarray:
-        shift = self.config.shift
-        return shift * sigmas / (1 + (shift - 1) * sigmas)
+        return shift_sigmas(sigmas, self.config.shift)
 
     def set_timesteps(self, num_inference_steps: int, device: str | torch.device | None = None) -> None:
         """Prepares ``num_inference_steps`` steps: ``timesteps`` to visit and ``sigmas`` (one more, a final 0)."""

@@ -29,6 +29,7 @@ import torch
 
 from ..data.cache import iter_feature_cache
 from ..models.transformer import SoundTransformer, frame_tokens_in_window
+from ..scheduler import shift_sigmas
 from ..signal.audio import DEFAULT_AUDIO
 from .loop import TrainSettings, ema_model, train
 
@@ -198,8 +199,7 @@ def draw_sigma(b: int, shift: float = 1.0, device=None) -> torch.Tensor:
     keeps its structure visible at higher noise, so the levels where the conditions must decide
     what sounds sit nearer 1; unshifted, levels above 0.95 are 0.2 % of the draws.
     """
-    s = torch.sigmoid(torch.randn(b, device=device))
-    return shift * s / (1 + (shift - 1) * s)
+    return shift_sigmas(torch.sigmoid(torch.randn(b, device=device)), shift)
 
 
 def flow_matching_loss(model: SoundTransformer, batch: dict, sigma: torch.Tensor | None = None,
