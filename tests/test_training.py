@@ -425,11 +425,13 @@ def test_distillation_teaches_the_student_the_teachers_waveform():
             return multi_resolution_stft_distance(student(held_out)[0].numpy(), teacher(held_out)[0].numpy(),
                                                   22050)["total"]
 
-    assert distillation_loss(copy.deepcopy(teacher), teacher, mel)[0] < 1e-5  # nothing left to learn from itself
+    with torch.no_grad():
+        target = teacher(mel)
+    assert distillation_loss(copy.deepcopy(teacher), mel, target)[0] < 1e-5  # nothing left to learn from itself
     optimizer = torch.optim.Adam(student.parameters(), lr=3e-3)
     before, losses = distance(), []
     for _ in range(20):
-        loss, logs = distillation_loss(student, teacher, mel)
+        loss, logs = distillation_loss(student, mel, target)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -458,6 +460,13 @@ def test_distillation_teaches_the_student_the_teachers_waveform():
     loss, logs = distilled_gan_loss(model, batch, teacher)  # the third training step: the GAN recipe
     assert int(model.steps_seen) == 3 and len(heard) == 3 and "d" in logs
 
+    # a kept target stands in for the teacher: it is not run, and the student learns that target
+    kept = DistilledVocoderGAN(student, distill_steps=1).train()
+    ahead = {"mel": mel, "audio": torch.zeros(4, 8192), "teacher_audio": target}
+    loss, logs = distilled_gan_loss(kept, ahead, teacher)
+    assert len(heard) == 3
+    torch.testing.assert_close(loss, distillation_loss(student, mel, target)[0])
+
 
 def test_distillation_then_gan_phases_follow_the_checkpointed_step(library, tmp_path, debug_pipe):
     import copy
@@ -465,6 +474,8 @@ def test_distillation_then_gan_phases_follow_the_checkpointed_step(library, tmp_
     from safetensors.torch import load_file
 
     from v2a.training.vocoder import train_vocoder
+
+    from v2a.training.vocoder import library_waves
 
     teacher = copy.deepcopy(debug_pipe.vocoder).float()
     calls = []
@@ -475,15 +486,46 @@ def test_distillation_then_gan_phases_follow_the_checkpointed_step(library, tmp_
         calls.clear()
         train_vocoder(library, settings(run, steps), _tiny_hifigan(1).train(), teacher=teacher, distill_steps=3)
         state = load_file(latest_checkpoint(run) / "model.safetensors")
-        last = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "loss" in r][-1]
-        return len(calls), int(state["model.steps_seen"]), state, last
+        rows = [r for r in map(json.loads, (run / "log.jsonl").read_text().splitlines()) if "loss" in r]
+        return len(calls), int(state["model.steps_seen"]), state, rows
 
-    taught, seen, state, last = train(2)
-    assert (taught, seen) == (2, 2) and "distill_stft" in last and "d" not in last
+    clips = len(library_waves(library, "train"))
+    rendered, seen, state, rows = train(2)
+    assert rendered >= clips  # once per clip (long ones in chunks), before the first step; never in a step
+    assert seen == 2 and all("distill_stft" in r and "d" not in r for r in rows)
     assert {k.split(".")[1] for k in state} == {"generator", "discriminators", "steps_seen"}  # no teacher
-    # resumed at step 2: one more distillation step (step 3), then the GAN recipe
-    taught, seen, _, last = train(5)
-    assert (taught, seen) == (1, 5) and "d" in last and "distill_stft" not in last
+    # resumed at step 2: the kept teacher waveforms are read back, one more distillation step (step 3),
+    # then the GAN recipe
+    rendered, seen, _, rows = train(5)
+    assert (rendered, seen) == (0, 5) and "d" in rows[-1] and "distill_stft" not in rows[-1]
+
+
+def test_kept_teacher_waveforms_line_up_with_the_crops_mels(tmp_path):
+    from v2a.signal.audio import log_mel
+    from v2a.training.vocoder import SEGMENT, segments, teacher_targets
+
+    teacher = _tiny_hifigan(0).eval().requires_grad_(False)
+    runs = []
+    teacher.register_forward_hook(lambda module, args, out: runs.append(1))
+    rng = np.random.default_rng(0)
+    waves = [(rng.standard_normal(n) * np.repeat(rng.uniform(0.01, 1, n // 512 + 1), 512)[:n]).astype(np.float32)
+             for n in (30_000, 20_011, 9_000, 5_000)]  # the last shorter than a crop
+    targets = teacher_targets(teacher, waves, tmp_path / "teacher")
+    assert [len(t) for t in targets] == [len(w) for w in waves] and runs
+    runs.clear()
+    again = teacher_targets(teacher, waves, tmp_path / "teacher")  # read back, not recomputed
+    assert not runs and all(np.array_equal(a, b) for a, b in zip(targets, again))
+    other = _tiny_hifigan(3).eval()
+    assert not np.allclose(teacher_targets(other, waves, tmp_path / "teacher")[0], targets[0])  # another teacher
+
+    batch = next(segments(waves[:3], 6, seed=1, targets=targets[:3]))  # crops inside their clips
+    with torch.no_grad():
+        own = teacher(log_mel(batch["audio"]))  # the teacher on the crop alone
+    inner = slice(6 * 256, SEGMENT - 6 * 256)  # beyond the teacher's reach (5 frames) from the crop's padded edges
+    crop_audio = batch["teacher_audio"][:, inner]
+    assert (crop_audio - own[:, inner]).abs().max() < 1e-3  # float16 rounding
+    shifted = torch.roll(own, 128, dims=1)[:, inner]  # half a frame off is far
+    assert (crop_audio - shifted).abs().mean() > 10 * (crop_audio - own[:, inner]).abs().mean()
 
 
 def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():

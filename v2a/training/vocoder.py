@@ -19,15 +19,21 @@ waveform for the same mel, with the spectral losses and a waveform L1 and no dis
 target that a randomly initialised generator can follow from the first step, where a
 discriminator's verdicts would say little yet), then carries on with the GAN recipe against the
 recordings. That is how a light generator (``models.vocoder.LIGHT_HIFIGAN``) is trained from
-scratch. With an ``autoencoder`` as well, half of each batch's mels are true and half come
-through the autoencoder, so the student learns the teacher's rendering of both. On one CPU thread
-(beside another training job) a distillation step of the light generator at batch 8 took 2.6 s,
-1.8 s of it the teacher's forward pass; a GAN step 3.5 s.
+scratch. On one CPU thread (beside another training job) a distillation step of the light
+generator at batch 8 took 2.6 s, 1.8 s of it the teacher's forward pass; a GAN step 3.5 s. So
+the teacher's waveform for each training clip is computed once, before the first step, and kept
+in the run folder (``teacher_targets``, in shards, so an interrupted run keeps what it had);
+crops then start on a mel frame so that the crop's mel is the whole clip's mel there and the
+teacher's waveform for it is a slice of the clip's. With an ``autoencoder`` as well, half of
+each batch's mels are true and half come through the autoencoder (with fresh latent noise at
+every step, so nothing to keep): the teacher then runs at every step on both.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import logging
 import math
 from collections.abc import Iterator
@@ -38,6 +44,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..models.vocoder import vocode
 from ..signal.audio import DEFAULT_AUDIO, log_mel
 from .adversarial import PatchDiscriminator, lsgan_terms
 from .autoencoder import noisy_round_trip
@@ -145,12 +152,12 @@ def gan_loss(model: VocoderGAN, batch: dict) -> tuple[torch.Tensor, dict]:
     return g_loss + d_loss, {"mel_l1": mel_l1.item(), "stft": spectral.item(), "d": float(d_loss.detach()), "g_adv": float(g_adv.detach())}
 
 
-def distillation_loss(student: nn.Module, teacher: nn.Module, mel: torch.Tensor) -> tuple[torch.Tensor, dict]:
-    """Mel L1, multi-resolution STFT and waveform L1 between ``student(mel)`` and the frozen
-    ``teacher(mel)``, weighted as in ``gan_loss`` (the waveform term by ``DISTILL_WAVE_WEIGHT``)."""
-    with torch.no_grad():
-        target = teacher(mel).float()
+def distillation_loss(student: nn.Module, mel: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, dict]:
+    """Mel L1, multi-resolution STFT and waveform L1 between ``student(mel)`` and the teacher's
+    waveform ``target`` for the same mel, weighted as in ``gan_loss`` (the waveform term by
+    ``DISTILL_WAVE_WEIGHT``)."""
     fake = student(mel).float()  # float32 for the STFTs, as in gan_loss
+    target = target.float()
     assert fake.shape == target.shape, f"{fake.shape=} {target.shape=}"
     mel_l1 = F.l1_loss(log_mel(fake), log_mel(target))
     spectral = stft_loss(fake, target)
@@ -160,51 +167,123 @@ def distillation_loss(student: nn.Module, teacher: nn.Module, mel: torch.Tensor)
 
 
 def distilled_gan_loss(model: DistilledVocoderGAN, batch: dict, teacher: nn.Module) -> tuple[torch.Tensor, dict]:
-    """``distillation_loss`` against ``teacher`` for the model's first ``distill_steps`` training
-    steps, ``gan_loss`` after them. The student hears half the batch's true mels (``true_mel``, when
-    the batch's ``mel`` came through an autoencoder) and half its ``mel``."""
+    """``distillation_loss`` for the model's first ``distill_steps`` training steps, ``gan_loss``
+    after them. The target is the batch's ``teacher_audio`` (kept from ``teacher_targets``) where
+    it has one; otherwise ``teacher`` renders the mels the student hears: half the batch's true
+    mels (``true_mel``, when the batch's ``mel`` came through an autoencoder) and half its ``mel``."""
     distilling = bool(model.steps_seen < model.distill_steps)
     if model.training:
         model.steps_seen += 1
     if not distilling:
         return gan_loss(model, batch)
     mel = batch["mel"]
-    if "true_mel" in batch:
-        half = len(mel) // 2
-        mel = torch.cat([batch["true_mel"][:half], mel[half:]])
-    loss, logs = distillation_loss(model.generator, teacher, mel)
+    if "teacher_audio" in batch:
+        target = batch["teacher_audio"]
+    else:
+        if "true_mel" in batch:
+            half = len(mel) // 2
+            mel = torch.cat([batch["true_mel"][:half], mel[half:]])
+        with torch.no_grad():
+            target = teacher(mel)
+    loss, logs = distillation_loss(model.generator, mel, target)
     # the discriminators rest (their gradient is zero; only weight decay moves them), but a graph
     # without them would stall DistributedDataParallel
     resting = sum(p.sum() for p in model.discriminators.parameters())
     return loss + 0.0 * resting, logs
 
 
-def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=None) -> Iterator[dict]:
+def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=None,
+             targets: list[np.ndarray] | None = None) -> Iterator[dict]:
     """Random ``SEGMENT``-sample crops and their log-mels (through ``autoencoder`` when given,
     which sees ``CONTEXT`` more samples on each side: silence beyond the clip's ends; the true
-    log-mels are then ``true_mel``)."""
+    log-mels are then ``true_mel``). With ``targets`` (one waveform per clip, ``teacher_targets``)
+    the crops start on a mel frame and carry the same samples of their clip's target as
+    ``teacher_audio``."""
     rng = np.random.default_rng(seed)
     noise = torch.Generator().manual_seed(seed)  # the decoder's latent noise: a resumed run sees the same
     lengths = np.array([len(w) for w in waves], dtype=np.float64)
     p = lengths / lengths.sum()
     context = CONTEXT if autoencoder is not None else 0
+    hop = DEFAULT_AUDIO.hop_length
     while True:
         batch = np.zeros((batch_size, SEGMENT + 2 * context), np.float32)
+        taught = np.zeros((batch_size, SEGMENT), np.float32)
         for i, index in enumerate(rng.choice(len(waves), size=batch_size, p=p)):
             w = waves[index]
-            start = rng.integers(0, max(1, len(w) - SEGMENT + 1))  # the crop's first sample
+            if targets is None:
+                start = rng.integers(0, max(1, len(w) - SEGMENT + 1))  # the crop's first sample
+            else:  # on a frame of the clip's mel, so the crop's mel frames are the clip's
+                start = hop * rng.integers(0, max(1, (len(w) - SEGMENT) // hop + 1))
+                target = targets[index][start : start + SEGMENT]
+                taught[i, : len(target)] = target
             first = max(0, start - context)
             piece = w[first : start + SEGMENT + context]
             batch[i, context - (start - first) :][: len(piece)] = piece
         window = torch.from_numpy(batch)
         mel = log_mel(window)
         crop = {"audio": window[:, context : context + SEGMENT], "mel": mel}
+        if targets is not None:
+            crop["teacher_audio"] = torch.from_numpy(taught)
         if autoencoder is not None:
             with torch.no_grad():
                 decoded = noisy_round_trip(autoencoder, mel, noise)[1]
             frames = slice(context // DEFAULT_AUDIO.hop_length, (context + SEGMENT) // DEFAULT_AUDIO.hop_length)
             crop.update(mel=decoded[:, frames], true_mel=mel[:, frames])
         yield crop
+
+
+TARGET_SHARD = 200  # clips per file of kept teacher waveforms
+
+
+def _fingerprint(teacher: nn.Module, waves: list[np.ndarray]) -> str:
+    """Changes when the teacher's weights or the clips change, so stale targets are never reused."""
+    digest = hashlib.sha256()
+    for name, tensor in teacher.state_dict().items():
+        digest.update(name.encode())
+        digest.update(tensor.detach().float().cpu().numpy().tobytes())
+    for w in waves:
+        digest.update(np.float64(len(w)).tobytes())
+        digest.update(w[:: max(1, len(w) // 64)].tobytes())
+    return digest.hexdigest()
+
+
+@torch.no_grad()
+def teacher_targets(teacher: nn.Module, waves: list[np.ndarray], folder: Path) -> list[np.ndarray]:
+    """The teacher's waveform for each clip's whole log-mel (float16, as long as the clip; zeros in
+    the last partial frame), computed once and kept in ``folder`` in shards of ``TARGET_SHARD``
+    clips: an interrupted computation resumes at its first missing shard, and a folder made with
+    another teacher or other clips is emptied first."""
+    folder.mkdir(parents=True, exist_ok=True)
+    key = folder / "fingerprint.json"
+    fingerprint = _fingerprint(teacher, waves)
+    if not key.is_file() or json.loads(key.read_text()).get("fingerprint") != fingerprint:
+        for stale in folder.glob("shard-*.npz"):
+            stale.unlink()
+        key.write_text(json.dumps({"fingerprint": fingerprint, "clips": len(waves)}))
+    hop, device = DEFAULT_AUDIO.hop_length, next(teacher.parameters()).device
+    targets: list[np.ndarray] = []
+    for first in range(0, len(waves), TARGET_SHARD):
+        shard = folder / f"shard-{first // TARGET_SHARD:05d}.npz"
+        clips = waves[first : first + TARGET_SHARD]
+        if not shard.is_file():
+            rendered = []
+            for w in clips:
+                target = np.zeros(len(w), np.float16)
+                usable = len(w) // hop * hop
+                if usable:
+                    mel = log_mel(torch.from_numpy(w[:usable]))[None].to(device)  # (1, frames, n_mels)
+                    target[:usable] = vocode(teacher, mel, DEFAULT_AUDIO.mel_rate)[0].cpu().numpy()
+                rendered.append(target)
+            partial = shard.with_suffix(".partial.npz")
+            np.savez(partial, audio=np.concatenate(rendered), lengths=np.array([len(t) for t in rendered]))
+            partial.replace(shard)
+            logger.info("teacher waveforms: %d of %d clips", first + len(clips), len(waves))
+        with np.load(shard, allow_pickle=False) as kept:
+            audio, lengths = kept["audio"], kept["lengths"]
+        if list(lengths) != [len(w) for w in clips]:
+            raise ValueError(f"{shard}: its clips are not these (delete the folder to recompute)")
+        targets.extend(np.split(audio, np.cumsum(lengths)[:-1]))
+    return targets
 
 
 def library_waves(library: Path, split: str) -> list[np.ndarray]:
@@ -261,8 +340,11 @@ def train_vocoder(library: Path, settings: TrainSettings, generator, autoencoder
         model = DistilledVocoderGAN(generator, settings.steps if distill_steps is None else distill_steps)
         teacher = teacher.float().eval().requires_grad_(False).to(training_device())
         loss = functools.partial(distilled_gan_loss, teacher=teacher)
+    targets = None
     if autoencoder is not None:
         autoencoder = autoencoder.float().eval().requires_grad_(False)
+    elif teacher is not None and model.distill_steps > 0:
+        targets = teacher_targets(teacher, train_waves, Path(settings.run_dir) / "teacher")
 
     def validate(ema, step: int, folder: Path) -> dict:
         import soundfile as sf
@@ -274,7 +356,7 @@ def train_vocoder(library: Path, settings: TrainSettings, generator, autoencoder
         logger.info("step %d: validation MR-STFT distance %.4f", step, distance)
         return {"mr_stft": distance}
 
-    model, ema = train(settings, model, lambda seed: segments(train_waves, settings.batch_size, seed, autoencoder),
+    model, ema = train(settings, model, lambda seed: segments(train_waves, settings.batch_size, seed, autoencoder, targets),
                        loss, validate)
     final = ema_model(model, ema).generator
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
