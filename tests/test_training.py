@@ -764,3 +764,36 @@ def test_transformer_with_references_trains(labelled_features, tmp_path, debug_p
     assert model.config.reference_tokens == 3 and hasattr(model, "reference_in")
     logged = [json.loads(line) for line in (tmp_path / "dit" / "log.jsonl").read_text().splitlines()]
     assert all(np.isfinite(row["loss"]) for row in logged if "loss" in row)
+
+
+def test_silent_still_shots_pair_a_still_scene_with_an_events_prompt_and_silence():
+    from v2a.data.captions import AMBIENCE, CATEGORIES
+    from v2a.training.transformer import DropoutSettings, Example, batches
+
+    still = next(c.name for c in CATEGORIES if c.kind == AMBIENCE)
+    event = next(c.name for c in CATEGORIES if c.kind != AMBIENCE)
+
+    def example(value: float, category: str) -> Example:  # every array filled with its example's value
+        times = torch.arange(20) / 10.0
+        return Example(torch.full((40, 4), value), torch.full((40, 3), value), torch.full((20, 5), value),
+                       torch.full((20, 6), value), times, [torch.full((7, 6), value)], category)
+
+    examples = [example(1.0, still), example(2.0, event), example(3.0, event)]
+    silence = np.full(4, -5.0, np.float32)
+    loud = DropoutSettings(text=1.0, video=0.0, still_silence=1.0)
+    batch = next(batches(examples, 8, 16, 10.0, loud, seed=0, silent_latent=silence))
+    assert (batch["latent"] == -5.0).all()  # silence
+    assert (batch["motion"] == 1.0).all() and (batch["frame_features"][batch["frame_mask"]] == 1.0).all()  # still scene
+    assert set(batch["text"][batch["text_mask"]][:, 0].tolist()) <= {2.0, 3.0}  # an event's prompt
+    assert not batch["drop_text"].any()  # which is never dropped
+
+    half = next(batches(examples, 64, 16, 10.0, DropoutSettings(text=0.0, still_silence=0.5), seed=0,
+                        silent_latent=silence))
+    silent = (half["latent"] == -5.0).all(-1).all(-1)
+    assert 10 < int(silent.sum()) < 54
+    assert (half["latent"][~silent] > 0).all()  # the other crops are their own recordings'
+
+    # without them the crops are drawn exactly as before
+    plain, asked = (next(batches(examples, 8, 16, 10.0, DropoutSettings(), seed=3, silent_latent=s))
+                    for s in (None, silence))
+    assert all(torch.equal(plain[k], asked[k]) for k in plain)

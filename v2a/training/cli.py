@@ -155,6 +155,10 @@ def transformer(
     sigma_shift: float = typer.Option(1.0, min=1.0, help="Shift the training noise levels toward noise (and the "
                                                         "validation sampler's steps) by this factor; ship the model "
                                                         "with a scheduler of the same shift. About 3 for mel patches."),
+    still_silence: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of the crops made silent still shots: "
+                                                                    "an ambience render's still video with an event "
+                                                                    "category's prompt and silence, so that still "
+                                                                    "shots stay quiet unless the prompt is an ambience."),
     audio_samples: bool = typer.Option(True, help="Generate validation samples through the whole pipeline (off: "
                                                   "held-out loss only, and only the pipeline's transformer config "
                                                   "is read, so no encoder or vocoder weights are needed)."),
@@ -187,10 +191,12 @@ def transformer(
         pipe.autoencoder = ae
         pipe.scheduler = FlowMatchEulerScheduler(pipe.scheduler.config.num_train_timesteps, shift=sigma_shift)
         validate = transformer_validator(features, pipe)
+    from .transformer import DropoutSettings
+
     train_transformer(features, ae, settings, config, crop_seconds=crop_seconds, validate=validate, init=init,
-                      sigma_shift=sigma_shift)
+                      sigma_shift=sigma_shift, dropout=DropoutSettings(still_silence=still_silence))
     (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder),
-                                                             "sigma_shift": sigma_shift}))
+                                                             "sigma_shift": sigma_shift, "still_silence": still_silence}))
 
 
 class VocoderSize(str, Enum):

@@ -42,6 +42,11 @@ class DropoutSettings:
     video: float = 0.15  # no video: the prompt alone
     caption_mix: bool = True  # pick one of the clip's captions at random
     reference: float = 0.5  # no reference sound (for transformers that take one)
+    # a silent still shot: the video of an ambience render (a static scene: nothing happens) with
+    # another category's prompt and reference and a silent latent. Ambience renders are the only
+    # still shots in the data and always sound, so without these the model fills every still shot
+    # with sound; with them, the prompt decides (an ambience prompt: sound; an event's: silence)
+    still_silence: float = 0.0
 
 
 REFERENCE_SECONDS = (1.0, 4.0)  # length of a training reference, drawn uniformly
@@ -126,10 +131,20 @@ def pick_reference(index: int, crop_start: int, categories: list[str], by_catego
     return index, starts[int(rng.integers(len(starts)))]
 
 
+def _is_ambience(category: str) -> bool:
+    from ..data.captions import AMBIENCE, CATEGORY_BY_NAME
+
+    known = CATEGORY_BY_NAME.get(category)
+    return known is not None and known.kind == AMBIENCE
+
+
 def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_rate: float, dropout: DropoutSettings,
-            seed: int, augment_reference=None) -> Iterator[dict]:
+            seed: int, augment_reference=None, silent_latent: np.ndarray | None = None) -> Iterator[dict]:
     """Random crops of random examples, collated with masks; condition dropout decided here. With
-    ``augment_reference`` (``reference_augmenter``) each crop also gets a reference sound.
+    ``augment_reference`` (``reference_augmenter``) each crop also gets a reference sound. With
+    ``dropout.still_silence`` and ``silent_latent`` (one latent frame of silence), that share of the
+    crops are silent still shots (see ``DropoutSettings``): their prompt is never dropped, since
+    the still picture alone may show an ambience source.
 
     Works on numpy views of the examples: at batch 128 the per-crop work in torch's small-op
     overhead took longer than a GPU training step.
@@ -142,14 +157,24 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
     for i, category in enumerate(categories):
         by_category.setdefault(category, []).append(i)
     lengths = [len(ex.latent) for ex in examples]
+    still_scenes = [i for i, c in enumerate(categories) if _is_ambience(c)]
+    events = [i for i, c in enumerate(categories) if not _is_ambience(c)]
+    stills = dropout.still_silence if silent_latent is not None and still_scenes and events else 0.0
     while True:
         picks = rng.integers(0, len(examples), size=batch_size)
+        # only drawn when asked for, so runs without them see the same crops as before
+        silent = rng.random(batch_size) < stills if stills else np.zeros(batch_size, bool)
         latents, motions, frames, labels, times, texts, references = [], [], [], [], [], [], []
-        for index in picks:
-            latent, motion, frame_features, frame_labels, frame_times, text = views[index]
+        for row, index in enumerate(picks):
+            scene = index
+            if silent[row]:  # the still shot's video, the event's prompt and reference, silence
+                scene, index = still_scenes[int(rng.integers(len(still_scenes)))], events[int(rng.integers(len(events)))]
+            latent, motion, frame_features, frame_labels, frame_times, _ = views[scene]
+            text = views[index][5]
             start = int(rng.integers(0, max(1, len(latent) - crop_frames + 1)))
             end = start + crop_frames
-            latents.append(latent[start:end])
+            crop = latent[start:end]
+            latents.append(np.broadcast_to(silent_latent, crop.shape) if silent[row] else crop)
             motions.append(motion[start:end])
             t0, t1 = start / latent_rate, end / latent_rate
             keep = frame_tokens_in_window(frame_times, t0, t1)
@@ -159,7 +184,8 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
             texts.append(text[int(rng.integers(0, len(text)))] if dropout.caption_mix else text[0])
             if augment_reference is not None:
                 length = int(round(rng.uniform(*REFERENCE_SECONDS) * latent_rate))
-                chosen, ref_start = pick_reference(int(index), start, categories, by_category, lengths, length, rng)
+                chosen, ref_start = pick_reference(int(index), -1 if silent[row] else start, categories, by_category,
+                                                   lengths, length, rng)
                 references.append(augment_reference(views[chosen][0][ref_start : ref_start + length], rng))
         latent, token_mask = _pad_stack(latents, crop_frames)
         motion, _ = _pad_stack(motions, crop_frames)
@@ -172,7 +198,7 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
             "latent": latent, "token_mask": token_mask, "motion": motion,
             "frame_features": frame_features, "frame_labels": frame_labels, "frame_times": frame_times[..., 0],
             "frame_mask": frame_mask, "text": text, "text_mask": text_mask,
-            "drop_text": torch.from_numpy(rng.random(batch_size) < dropout.text),
+            "drop_text": torch.from_numpy((rng.random(batch_size) < dropout.text) & ~silent),
             "drop_video": torch.from_numpy(rng.random(batch_size) < dropout.video),
         }
         if references:
@@ -283,6 +309,9 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
     crop = int(round(crop_seconds * audio.latent_rate))
     val_examples = load_examples(features, "val", autoencoder)
     augment = reference_augmenter(autoencoder) if model.config.reference_tokens else None
+    with torch.no_grad():  # one latent frame of a silent log-mel, for the silent still shots
+        silence = torch.full((1, 4 * autoencoder.config.downsample, audio.n_mels), audio.silence_level)
+        silent_latent = autoencoder.encode(silence.to(autoencoder.device))[0, 1].float().cpu().numpy()
 
     def validate_with_loss(ema, step: int, folder: Path) -> dict:
         numbers = ({"loss": heldout_loss(ema, val_examples, crop, audio.latent_rate, augment_reference=augment)}
@@ -292,7 +321,7 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
 
     model, ema = train(settings, model,
                        lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed,
-                                            augment),
+                                            augment, silent_latent),
                        partial(flow_matching_loss, sigma_shift=sigma_shift), validate_with_loss)
     final = ema_model(model, ema)
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
