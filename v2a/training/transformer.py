@@ -157,8 +157,9 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
     for i, category in enumerate(categories):
         by_category.setdefault(category, []).append(i)
     lengths = [len(ex.latent) for ex in examples]
-    still_scenes = [i for i, c in enumerate(categories) if _is_ambience(c)]
-    events = [i for i, c in enumerate(categories) if not _is_ambience(c)]
+    ambient = [_is_ambience(c) for c in categories]
+    still_scenes = [i for i, a in enumerate(ambient) if a]
+    events = [i for i, a in enumerate(ambient) if not a]
     stills = dropout.still_silence if silent_latent is not None and still_scenes and events else 0.0
     while True:
         picks = rng.integers(0, len(examples), size=batch_size)

@@ -207,7 +207,7 @@ def segments(waves: list[np.ndarray], batch_size: int, seed: int, autoencoder=No
     hop = DEFAULT_AUDIO.hop_length
     while True:
         batch = np.zeros((batch_size, SEGMENT + 2 * context), np.float32)
-        taught = np.zeros((batch_size, SEGMENT), np.float32)
+        taught = np.zeros((batch_size, SEGMENT), np.float32) if targets is not None else None
         for i, index in enumerate(rng.choice(len(waves), size=batch_size, p=p)):
             w = waves[index]
             if targets is None:
