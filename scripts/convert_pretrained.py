@@ -114,6 +114,8 @@ def main():
     parser.add_argument("--transformer", type=Path, help="trained SoundTransformer folder (default: fresh init)")
     parser.add_argument("--autoencoder", type=Path, help="audio latent folder: a trained autoencoder or `v2a train mel-patches` output (default: fresh autoencoder)")
     parser.add_argument("--vocoder", type=Path, help="fine-tuned HiFi-GAN folder (default: packaged universal)")
+    parser.add_argument("--sigma-shift", type=float, default=1.0,
+                        help="the transformer's training --sigma-shift: the sampler's scheduler shifts its steps alike")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
     torch.manual_seed(args.seed)
@@ -127,7 +129,7 @@ def main():
                    SoundTransformer(latent_channels=autoencoder.latent_channels, text_dim=text_encoder.hidden_size,
                                     frame_dim=frame_encoder.feature_dim, timing_dim=NUM_MOTION_FEATURES))
     pipe = V2APipeline(frame_encoder=frame_encoder, text_encoder=text_encoder, tokenizer=tokenizer,
-                       transformer=transformer, scheduler=FlowMatchEulerScheduler(num_train_timesteps=1000, shift=1.0),
+                       transformer=transformer, scheduler=FlowMatchEulerScheduler(num_train_timesteps=1000, shift=args.sigma_shift),
                        autoencoder=autoencoder, vocoder=vocoder)
     # half precision to save space; MelPatches' 160 statistics stay float32, or the latent would not be exact
     for name in ("frame_encoder", "transformer", "vocoder") + (("autoencoder",) if isinstance(autoencoder, MelAutoencoder) else ()):
