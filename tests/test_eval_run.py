@@ -219,3 +219,19 @@ def test_reference_systems_join_for_a_model_with_reference_tokens(library, cache
 
     onsets = detect_onsets(wave, RATE)
     assert abs(onsets[0] - pair.event_times[0]) < 0.05 and len(onsets) >= 3  # then looped to the end
+
+
+def test_negative_prompt_effect_counts_the_clips_it_lowers_beside_the_means():
+    from v2a.evaluation.run import negative_prompt_effect
+
+    def clip(without, with_negative, scene="events"):
+        return {"scene": scene, "systems": {"model_no_text": {"p_category": without},
+                                            "model_negative": {"p_category": with_negative}}}
+
+    # four clips fall to a tenth, one rises far enough to outweigh them in the means
+    rows = [clip(0.002, 0.0002)] * 4 + [clip(0.03, 0.17), clip(0.5, 0.0, scene="silent")]
+    effect = negative_prompt_effect(rows, "model_no_text", "model_negative")
+    assert effect["clips"] == 5  # silent scenes have no category to lower
+    assert effect["drop"] < 0 and effect["p_with"] > effect["p_without"]
+    assert effect["lowered"] == 4
+    assert effect["median_ratio"] == pytest.approx(0.1)

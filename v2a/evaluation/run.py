@@ -763,14 +763,21 @@ def system_numbers(per_clip: list[dict], name: str, reference_embeddings: np.nda
 
 
 def negative_prompt_effect(per_clip: list[dict], plain: str, negative: str) -> dict:
-    """How much the judge's probability of the category drops when the negative prompt names it."""
+    """How much the judge's probability of the category drops when the negative prompt names it.
+
+    The means are the issue's measure; the count of clips it lowers and the median clip's ratio
+    are there too, because with probabilities of a few thousandths one clip that rises from 0.03
+    to 0.17 outweighs twenty that fall."""
     rows = [r for r in per_clip if r["scene"] != "silent" and negative in r["systems"]
             and "p_category" in r["systems"][negative]]
-    before = [r["systems"][plain]["p_category"] for r in rows]
-    after = [r["systems"][negative]["p_category"] for r in rows]
+    before = np.array([r["systems"][plain]["p_category"] for r in rows], dtype=float)
+    after = np.array([r["systems"][negative]["p_category"] for r in rows], dtype=float)
+    positive = before > 0
     return {"p_without": _mean(before), "p_with": _mean(after),
-            "drop": _mean(np.subtract(before, after)) if rows else float("nan"),
+            "drop": _mean(before - after) if rows else float("nan"),
             "relative_drop": (1 - _mean(after) / _mean(before)) if rows and _mean(before) > 0 else float("nan"),
+            "lowered": int((after < before).sum()),
+            "median_ratio": float(np.median(after[positive] / before[positive])) if positive.any() else float("nan"),
             "clips": len(rows)}
 
 
@@ -913,8 +920,9 @@ def format_table(results: dict) -> str:
                      f"{c.get('bank_entries', '-')} retrieved per clip")
     for name, n in results["negative_prompt"].items():
         lines.append(f"negative prompt naming the category ({name}, video only): p(category) "
-                     f"{_fmt(n['p_without'], '.3f')} -> {_fmt(n['p_with'], '.3f')}, drop {_fmt(n['drop'], '.3f')} "
-                     f"({n['clips']} clips)")
+                     f"{_fmt(n['p_without'], '.3f')} -> {_fmt(n['p_with'], '.3f')}, drop {_fmt(n['drop'], '.3f')}; "
+                     f"lower in {n.get('lowered', '-')} of {n['clips']} clips, median clip's ratio "
+                     f"{_fmt(n.get('median_ratio', float('nan')), '.2f')}")
     r = results["resynthesis"]
     lines.append("resynthesis MR-STFT distance (lower is better): " + ", ".join(
         f"{k} {_fmt(v['total'])}" for k, v in r.items()))
