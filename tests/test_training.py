@@ -767,18 +767,14 @@ def test_transformer_with_references_trains(labelled_features, tmp_path, debug_p
 
 
 def test_silent_still_shots_pair_a_still_scene_with_an_events_prompt_and_silence():
-    from v2a.data.captions import AMBIENCE, CATEGORIES
     from v2a.training.transformer import DropoutSettings, Example, batches
 
-    still = next(c.name for c in CATEGORIES if c.kind == AMBIENCE)
-    event = next(c.name for c in CATEGORIES if c.kind != AMBIENCE)
-
-    def example(value: float, category: str) -> Example:  # every array filled with its example's value
+    def example(value: float, category: str, still: bool = False) -> Example:  # arrays filled with `value`
         times = torch.arange(20) / 10.0
         return Example(torch.full((40, 4), value), torch.full((40, 3), value), torch.full((20, 5), value),
-                       torch.full((20, 6), value), times, [torch.full((7, 6), value)], category)
+                       torch.full((20, 6), value), times, [torch.full((7, 6), value)], category, still)
 
-    examples = [example(1.0, still), example(2.0, event), example(3.0, event)]
+    examples = [example(1.0, "wind", still=True), example(2.0, "door"), example(3.0, "door")]
     silence = np.full(4, -5.0, np.float32)
     loud = DropoutSettings(text=1.0, video=0.0, still_silence=1.0)
     batch = next(batches(examples, 8, 16, 10.0, loud, seed=0, silent_latent=silence))

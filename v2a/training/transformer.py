@@ -28,6 +28,7 @@ import numpy as np
 import torch
 
 from ..data.cache import iter_feature_cache
+from ..data.render import STATIC
 from ..models.transformer import SoundTransformer, frame_tokens_in_window
 from ..scheduler import shift_sigmas
 from ..signal.audio import DEFAULT_AUDIO
@@ -63,6 +64,7 @@ class Example:
     frame_times: torch.Tensor  # (N,)
     text: list[torch.Tensor]  # per caption (L_i, Dt)
     category: str
+    still: bool = False  # a static render: nothing moves (the ambience scenes)
 
 
 @torch.no_grad()
@@ -83,7 +85,8 @@ def load_examples(folder: Path, split: str, autoencoder) -> list[Example]:
         examples.append(Example(latent[:k], torch.from_numpy(arrays["motion"][:k].astype(np.float32)),
                                 torch.from_numpy(arrays["frame_features"].astype(np.float32)),
                                 torch.from_numpy(arrays["frame_labels"].astype(np.float32)),
-                                torch.from_numpy(arrays["frame_times"].astype(np.float32)), text, meta.get("category", "")))
+                                torch.from_numpy(arrays["frame_times"].astype(np.float32)), text, meta.get("category", ""),
+                                meta.get("style") == STATIC))
     logger.info("%s: %d examples", split, len(examples))
     return examples
 
@@ -131,13 +134,6 @@ def pick_reference(index: int, crop_start: int, categories: list[str], by_catego
     return index, starts[int(rng.integers(len(starts)))]
 
 
-def _is_ambience(category: str) -> bool:
-    from ..data.captions import AMBIENCE, CATEGORY_BY_NAME
-
-    known = CATEGORY_BY_NAME.get(category)
-    return known is not None and known.kind == AMBIENCE
-
-
 def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_rate: float, dropout: DropoutSettings,
             seed: int, augment_reference=None, silent_latent: np.ndarray | None = None) -> Iterator[dict]:
     """Random crops of random examples, collated with masks; condition dropout decided here. With
@@ -157,9 +153,8 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
     for i, category in enumerate(categories):
         by_category.setdefault(category, []).append(i)
     lengths = [len(ex.latent) for ex in examples]
-    ambient = [_is_ambience(c) for c in categories]
-    still_scenes = [i for i, a in enumerate(ambient) if a]
-    events = [i for i, a in enumerate(ambient) if not a]
+    still_scenes = [i for i, ex in enumerate(examples) if ex.still]
+    events = [i for i, ex in enumerate(examples) if not ex.still]
     stills = dropout.still_silence if silent_latent is not None and still_scenes and events else 0.0
     while True:
         picks = rng.integers(0, len(examples), size=batch_size)
