@@ -773,9 +773,10 @@ def negative_prompt_effect(per_clip: list[dict], plain: str, negative: str) -> d
     before = np.array([r["systems"][plain]["p_category"] for r in rows], dtype=float)
     after = np.array([r["systems"][negative]["p_category"] for r in rows], dtype=float)
     positive = before > 0
-    return {"p_without": _mean(before), "p_with": _mean(after),
+    p_without, p_with = _mean(before), _mean(after)
+    return {"p_without": p_without, "p_with": p_with,
             "drop": _mean(before - after) if rows else float("nan"),
-            "relative_drop": (1 - _mean(after) / _mean(before)) if rows and _mean(before) > 0 else float("nan"),
+            "relative_drop": (1 - p_with / p_without) if rows and p_without > 0 else float("nan"),
             "lowered": int((after < before).sum()),
             "median_ratio": float(np.median(after[positive] / before[positive])) if positive.any() else float("nan"),
             "clips": len(rows)}
