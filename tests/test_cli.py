@@ -132,6 +132,8 @@ def test_error_cases(tmp_path, clip_path):
         (["add-sound", clip_path, "--device", "tpu"], "unknown device"),
         (["add-sound", clip_path, "--model", tmp_path], "not a v2a model folder"),
         (["add-sound", clip_path, "--model", "debug", "--vocoder", tmp_path / "nowhere"], "not a vocoder folder"),
+        (["add-sound", clip_path, "--model", "debug", "--vocoder", "full"], "the debug model has no full vocoder"),
+        (["add-sound", clip_path, "--model", tmp_path, "--vocoder", "full"], "has no full vocoder beside its own"),
     ]
     before = sorted(p.name for p in tmp_path.iterdir())
     for args, fragment in cases:

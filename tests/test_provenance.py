@@ -121,6 +121,24 @@ def test_a_vocoder_folder_replaces_the_models_own_and_is_recorded(tmp_path, monk
         load_pipeline("debug", vocoder=tmp_path / "16k")
 
 
+def test_vocoder_full_picks_the_full_vocoder_shipped_beside_the_models_own(tmp_path):
+    import torch
+
+    from v2a.models.vocoder import light_hifigan
+
+    model = tmp_path / "model"
+    debug_pipeline().save_pretrained(model)
+    with pytest.raises(V2AError, match="has no full vocoder beside its own"):
+        load_pipeline(model, vocoder="full")
+    full = light_hifigan(debug_pipeline().vocoder.config)  # any other HiFi-GAN stands in for the full one
+    full.save_pretrained(model / "vocoder-full")
+    pipe = load_pipeline(model, vocoder="full")
+    assert pipe.vocoder_name_or_path == str(model / "vocoder-full")
+    assert all(torch.equal(a, b) for a, b in zip(pipe.vocoder.state_dict().values(), full.state_dict().values()))
+    own = load_pipeline(model)  # the folder beside it changes nothing unless asked for
+    assert own.vocoder.config.upsample_initial_channel != full.config.upsample_initial_channel
+
+
 def test_same_inputs_seed_and_device_give_the_same_audio_bit_for_bit(tmp_path, clip_path):
     # two pipelines built apart, as two runs of the command would load them
     outputs, waves = [], []

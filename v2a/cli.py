@@ -120,9 +120,10 @@ def add_sound(
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
     dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
-    vocoder: Optional[Path] = typer.Option(
-        None, "--vocoder", help="A HiFi-GAN folder to use instead of the model's vocoder, such as a light one from "
-                                "`v2a train vocoder --size light` (faster on a CPU)."),
+    vocoder: Optional[str] = typer.Option(
+        None, "--vocoder", help="'full' for the full HiFi-GAN shipped beside the default light one (slower on a CPU), "
+                                "or a HiFi-GAN folder to use instead of the model's vocoder, such as one from "
+                                "`v2a train vocoder`."),
     keep_original_audio: bool = typer.Option(False, "--keep-original-audio", help="Keep the input's audio as an extra track."),
     start: Optional[str] = typer.Option(
         None, "--start", help="Make sound from this time on (seconds or HH:MM:SS.mmm); outside the span the "
@@ -173,8 +174,9 @@ def add_sound(
         sounds = False if no_bank else open_bank(bank)  # a bad bank fails before the model loads too
         resolve_device(device)  # an unknown device fails before the slow model load
         if vocoder is not None:
-            from .presets import check_vocoder_folder
+            from .presets import check_vocoder_folder, vocoder_folder
 
+            vocoder = vocoder_folder(model, vocoder)
             check_vocoder_folder(vocoder)  # and so does a folder that holds no vocoder
         settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
         if jobs is None:

@@ -18,6 +18,8 @@ from .errors import V2AError
 logger = logging.getLogger(__name__)
 
 DEBUG = "debug"
+FULL = "full"  # the --vocoder value that picks the full HiFi-GAN V1 shipped beside a light default
+FULL_VOCODER_FOLDER = "vocoder-full"
 
 
 def default_weights_dir() -> Path:
@@ -79,6 +81,21 @@ def _debug_transformer(text_dim: int, timing_dim: int, reference_tokens: int = 0
     return model
 
 
+def vocoder_folder(model: str | os.PathLike | None, vocoder: str | os.PathLike | None) -> Path | None:
+    """The folder a ``vocoder`` choice names: None for the model's own vocoder, the model folder's
+    ``vocoder-full`` for ``"full"``, else the folder given. Only names a path; the folder's contents
+    are checked by ``check_vocoder_folder``."""
+    if vocoder is None or str(vocoder) != FULL:
+        return None if vocoder is None else Path(vocoder)
+    if model == DEBUG:
+        raise V2AError("--vocoder full: the debug model has no full vocoder")
+    folder = (default_weights_dir() if model is None else Path(model)) / FULL_VOCODER_FOLDER
+    if not folder.is_dir():
+        raise V2AError(f"--vocoder full: {folder.parent} has no full vocoder beside its own ({FULL_VOCODER_FOLDER}/); "
+                       "without --vocoder its own is used")
+    return folder
+
+
 def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32,
                   vocoder: str | os.PathLike | None = None):
     """Loads a pipeline for inference.
@@ -88,13 +105,14 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
             written by ``save_pretrained``.
         device: ``cpu``, ``cuda``, ``cuda:1``, ``mps``...
         dtype: float32 (the default on CPU), float16 or bfloat16.
-        vocoder: a HiFi-GAN folder (``v2a train vocoder``'s ``RUN/model``) to use instead of the
-            model's own vocoder, such as a light one; it must take the model's mels and make audio
-            at its rate.
+        vocoder: ``"full"`` for the full HiFi-GAN shipped beside the model's light one, or a HiFi-GAN
+            folder (``v2a train vocoder``'s ``RUN/model``) to use instead of the model's own vocoder;
+            it must take the model's mels and make audio at its rate.
     """
     from .pipeline import V2APipeline
 
     device = resolve_device(device)
+    vocoder = vocoder_folder(model, vocoder)
     if vocoder is not None:
         check_vocoder_folder(vocoder)  # a bad folder fails before the model loads
     if model == DEBUG:
