@@ -85,8 +85,10 @@ def vocoder_folder(model: str | os.PathLike | None, vocoder: str | os.PathLike |
     """The folder a ``vocoder`` choice names: None for the model's own vocoder, the model folder's
     ``vocoder-full`` for ``"full"``, else the folder given. Only names a path; the folder's contents
     are checked by ``check_vocoder_folder``."""
-    if vocoder is None or str(vocoder) != FULL:
-        return None if vocoder is None else Path(vocoder)
+    if vocoder is None:
+        return None
+    if str(vocoder) != FULL:
+        return Path(vocoder)
     if model == DEBUG:
         raise V2AError("--vocoder full: the debug model has no full vocoder")
     folder = (default_weights_dir() if model is None else Path(model)) / FULL_VOCODER_FOLDER
