@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Trains a new autoencoder, a transformer on its latent space (warm-started from the shipped
 # one) and the autoencoder's adversarial decoder, in a fixed wall-clock budget on one GPU.
+# With AUTOENCODER set it trains the transformer alone, on that existing latent, for the whole budget.
 #
 #   BUDGET=520 OUT=/tmp/out bash scripts/train_on_gpu.sh FEATURES_PACK_OR_FOLDER
+#   AUTOENCODER=runs/v6/patches/model DIT_INIT=runs/v6r/dit/model DIT_LR=3e-4 \
+#       DIT_ARGS="--reference-tokens 8 --sigma-shift 5 --still-silence 0.15" BUDGET=480 OUT=/tmp/out \
+#       bash scripts/train_on_gpu.sh FEATURES_PACK_OR_FOLDER
 #
 # FEATURES: a feature cache (`v2a train features`) or a pack of one (scripts/carry_features.py).
 # Each phase first runs CALIB steps (its lr warm-up), measures its steps per second from the
@@ -23,6 +27,10 @@ AE_BATCH=${AE_BATCH:-128}
 DIT_BATCH=${DIT_BATCH:-128}
 GAN_BATCH=${GAN_BATCH:-64}
 PRECISION=${PRECISION:-bf16}
+AUTOENCODER=${AUTOENCODER:-}   # an existing latent: train the transformer alone
+DIT_INIT=${DIT_INIT:-weights/transformer}
+DIT_LR=${DIT_LR:-6e-4}
+DIT_ARGS=${DIT_ARGS:-}         # more `v2a train transformer` options (word-split)
 START=$(date +%s)
 mkdir -p "$OUT" "$RUNS"
 
@@ -69,11 +77,18 @@ phase() {
     echo "== $name done at $(( $(date +%s) - START )) s"
 }
 
+if [ -n "$AUTOENCODER" ]; then
+    # shellcheck disable=SC2086
+    phase dit "$BUDGET" transformer --features "$FEATURES" --autoencoder "$AUTOENCODER" --init "$DIT_INIT" \
+        --batch-size "$DIT_BATCH" --lr "$DIT_LR" $DIT_ARGS
+    exit 0
+fi
 AE_END=$(( BUDGET * 30 / 100 ))
 DIT_END=$(( BUDGET * 80 / 100 ))
 phase ae "$AE_END" autoencoder --features "$FEATURES" --hidden 192 --blocks 2 --latent-channels 32 \
     --batch-size "$AE_BATCH" --lr 1e-3
-phase dit "$DIT_END" transformer --features "$FEATURES" --autoencoder "$RUNS/ae/model" --init weights/transformer \
-    --batch-size "$DIT_BATCH" --lr 6e-4
+# shellcheck disable=SC2086
+phase dit "$DIT_END" transformer --features "$FEATURES" --autoencoder "$RUNS/ae/model" --init "$DIT_INIT" \
+    --batch-size "$DIT_BATCH" --lr "$DIT_LR" $DIT_ARGS
 phase gan "$BUDGET" autoencoder --features "$FEATURES" --init "$RUNS/ae/model" --decoder-only --adversarial 4 \
     --batch-size "$GAN_BATCH" --lr 3e-4

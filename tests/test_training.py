@@ -246,6 +246,31 @@ def test_carry_pack_round_trips_a_feature_cache(labelled_features, tmp_path):
         assert np.abs(before["frame_labels"]).max() > 0.1  # the labels test is not of zeros
 
 
+def test_carry_pack_in_six_bits_with_a_share_of_the_training_examples(labelled_features, tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    from v2a.data.cache import iter_feature_cache
+
+    spec = importlib.util.spec_from_file_location("carry", Path(__file__).parents[1] / "scripts" / "carry_features.py")
+    carry = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(carry)
+    features, frame_encoder = labelled_features
+    original = {meta["id"]: arrays for meta, arrays in iter_feature_cache(features)}
+    carry.pack(features, frame_encoder, tmp_path / "none.xz", train_share=0.0)
+    carry.unpack(tmp_path / "none.xz", tmp_path / "none")
+    assert {m["split"] for m, _ in iter_feature_cache(tmp_path / "none")} == {"val"}
+    carry.pack(features, frame_encoder, tmp_path / "six.xz", bits=6)
+    carry.unpack(tmp_path / "six.xz", tmp_path / "six")
+    mels = np.concatenate([a["mel"].astype(np.float32) for a in original.values()])
+    step = (mels.max() - mels.min()) / 63
+    errors = np.concatenate([(arrays["mel"].astype(np.float32) - original[meta["id"]]["mel"]).ravel()
+                             for meta, arrays in iter_feature_cache(tmp_path / "six")])
+    # subtractive dither: errors spread evenly over one step, whatever the mel, not rounded to a grid
+    assert np.abs(errors).max() <= 0.5 * step + 1e-2
+    assert 0.2 * step < errors.std() < 0.4 * step and abs(errors.mean()) < 0.05 * step
+
+
 def test_sigma_shift_moves_training_noise_levels_toward_noise():
     from v2a.scheduler import FlowMatchEulerScheduler
     from v2a.training.transformer import draw_sigma

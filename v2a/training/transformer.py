@@ -18,6 +18,7 @@ reference stays a valid condition.
 
 from __future__ import annotations
 
+import copy
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -304,7 +305,11 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
         warm_start(model, SoundTransformer.from_pretrained(str(init)))
     crop = int(round(crop_seconds * audio.latent_rate))
     val_examples = load_examples(features, "val", autoencoder)
-    augment = reference_augmenter(autoencoder) if model.config.reference_tokens else None
+    # mel patches (no parameters, a reshape) are augmented on the CPU: on a GPU the data thread would
+    # otherwise wait for the training stream once per crop
+    reshape_only = next(autoencoder.parameters(), None) is None
+    augment = (reference_augmenter(copy.deepcopy(autoencoder).cpu() if reshape_only else autoencoder)
+               if model.config.reference_tokens else None)
     with torch.no_grad():  # one latent frame of a silent log-mel, for the silent still shots
         silence = torch.full((1, 4 * autoencoder.config.downsample, audio.n_mels), audio.silence_level)
         silent_latent = autoencoder.encode(silence.to(autoencoder.device))[0, 1].float().cpu().numpy()
