@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
 # Trains a new autoencoder, a transformer on its latent space (warm-started from the shipped
 # one) and the autoencoder's adversarial decoder, in a fixed wall-clock budget on one GPU.
-# With AUTOENCODER set it trains the transformer alone, on that existing latent, for the whole budget.
+# With AUTOENCODER set it trains the transformer alone, on that existing latent, for the whole budget;
+# with VOCODER_TEACHER (a HiFi-GAN folder) it distils a light vocoder from it alone, on the mels of a
+# feature cache (`carry_features.py pack --mel-only` carries them; the teacher renders them there).
 #
 #   BUDGET=520 OUT=/tmp/out bash scripts/train_on_gpu.sh FEATURES_PACK_OR_FOLDER
 #   AUTOENCODER=runs/v6/patches/model DIT_INIT=runs/v6r/dit/model DIT_LR=3e-4 \
 #       DIT_ARGS="--reference-tokens 8 --sigma-shift 5 --still-silence 0.15" BUDGET=480 OUT=/tmp/out \
 #       bash scripts/train_on_gpu.sh FEATURES_PACK_OR_FOLDER
+#   VOCODER_TEACHER=weights/vocoder PRECISION=no VOC_ARGS="--lr 5e-4" BUDGET=480 OUT=/tmp/out \
+#       bash scripts/train_on_gpu.sh MEL_PACK_OR_FOLDER
 #
 # FEATURES: a feature cache (`v2a train features`) or a pack of one (scripts/carry_features.py).
 # Each phase first runs CALIB steps (its lr warm-up), measures its steps per second from the
@@ -31,8 +35,20 @@ AUTOENCODER=${AUTOENCODER:-}   # an existing latent: train the transformer alone
 DIT_INIT=${DIT_INIT:-weights/transformer}
 DIT_LR=${DIT_LR:-6e-4}
 DIT_ARGS=${DIT_ARGS:-}         # more `v2a train transformer` options (word-split)
+VOCODER_TEACHER=${VOCODER_TEACHER:-}  # a HiFi-GAN folder: distil a light vocoder from it alone
+VOC_BATCH=${VOC_BATCH:-64}
+VOC_ARGS=${VOC_ARGS:-}         # more `v2a train vocoder` options (word-split)
 START=$(date +%s)
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}  # run from the repository root: v2a need not be installed there
 mkdir -p "$OUT" "$RUNS"
+
+# weights travel xz-compressed (the device tool carries 64 MiB): unpack any model.safetensors.xz
+for folder in "$DIT_INIT" "$VOCODER_TEACHER"; do
+    for packed in "$folder"/*.safetensors.xz; do
+        [ -e "$packed" ] || continue
+        python3 -c "import lzma, sys; open(sys.argv[1][:-3], 'wb').write(lzma.decompress(open(sys.argv[1], 'rb').read()))" "$packed"
+    done
+done
 
 FEATURES=$SOURCE
 if [ -f "$SOURCE" ]; then
@@ -77,6 +93,12 @@ phase() {
     echo "== $name done at $(( $(date +%s) - START )) s"
 }
 
+if [ -n "$VOCODER_TEACHER" ]; then  # its teacher renders every clip at each start: give it a smaller BUDGET
+    # shellcheck disable=SC2086
+    phase vocoder "$BUDGET" vocoder --features "$FEATURES" --size light --teacher "$VOCODER_TEACHER" \
+        --batch-size "$VOC_BATCH" $VOC_ARGS
+    exit 0
+fi
 if [ -n "$AUTOENCODER" ]; then
     # shellcheck disable=SC2086
     phase dit "$BUDGET" transformer --features "$FEATURES" --autoencoder "$AUTOENCODER" --init "$DIT_INIT" \

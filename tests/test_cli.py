@@ -77,17 +77,22 @@ def test_bad_discriminator_scales_are_a_usage_error(tmp_path, value):
     (("--size", "light", "--init", "runs/vocoder/model"), "--size: light builds a fresh generator"),
     (("--distill-steps", "100"), "--distill-steps: needs --teacher"),
     (("--teacher", "nowhere"), "--teacher: nowhere: not a HiFi-GAN folder"),
+    (("--features", "."), "--features: needs --teacher"),
+    (("--features", ".", "--teacher", "weights/vocoder", "--autoencoder", "weights/autoencoder"),
+     "--features: a feature cache gives true mels only"),
 ])
 def test_vocoder_training_options_that_contradict_are_usage_errors(tmp_path, args, fragment):
-    result = v2a("train", "vocoder", "--library", tmp_path, "--run", tmp_path / "run", *args)
+    source = () if "--features" in args else ("--library", tmp_path)
+    result = v2a("train", "vocoder", *source, "--run", tmp_path / "run", *args)
     assert result.returncode == 2
     assert_one_line_error(result, fragment)
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.parametrize("command", ["autoencoder", "vocoder"])
 @pytest.mark.parametrize("sources", [(), ("--library", ".", "--features", ".")])
-def test_autoencoder_training_needs_exactly_one_mel_source(tmp_path, sources):
-    result = v2a("train", "autoencoder", *sources, "--run", tmp_path / "run")
+def test_autoencoder_and_vocoder_training_need_exactly_one_mel_source(tmp_path, command, sources):
+    result = v2a("train", command, *sources, "--run", tmp_path / "run")
     assert result.returncode == 2
     assert_one_line_error(result, "give exactly one of --library and --features")
     assert not (tmp_path / "run").exists()

@@ -248,6 +248,17 @@ def test_log_mel_frames_and_silence():
     assert abs(centres[peak_bin] - 1000) < 100
 
 
+def test_mel_filters_are_librosas_the_vocoders_own():
+    import librosa
+
+    from v2a.signal.audio import mel_filters
+
+    s = DEFAULT_AUDIO
+    expected = librosa.filters.mel(sr=s.sample_rate, n_fft=s.n_fft, n_mels=s.n_mels, fmin=s.fmin, fmax=s.fmax)
+    assert mel_filters(s).shape == expected.shape
+    assert np.abs(mel_filters(s).numpy() - expected).max() < 1e-5 * np.abs(expected).max()
+
+
 def test_window_joins_are_where_windows_overlap():
     from v2a.pipeline import window_joins
 

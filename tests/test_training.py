@@ -269,6 +269,12 @@ def test_carry_pack_in_six_bits_with_a_share_of_the_training_examples(labelled_f
     # subtractive dither: errors spread evenly over one step, whatever the mel, not rounded to a grid
     assert np.abs(errors).max() <= 0.5 * step + 1e-2
     assert 0.2 * step < errors.std() < 0.4 * step and abs(errors.mean()) < 0.05 * step
+    carry.pack(features, None, tmp_path / "mels.xz", mel_only=True)  # for the vocoder: no encoder needed
+    carry.unpack(tmp_path / "mels.xz", tmp_path / "mels")
+    restored = list(iter_feature_cache(tmp_path / "mels"))
+    assert len(restored) == len(original) and all(set(arrays) == {"mel"} for _, arrays in restored)
+    assert max(np.abs(arrays["mel"].astype(np.float32) - original[meta["id"]]["mel"]).max()
+               for meta, arrays in restored) < 0.03  # 8-bit steps
 
 
 def test_sigma_shift_moves_training_noise_levels_toward_noise():
@@ -394,7 +400,7 @@ def test_dropped_conditions_match_inference_empty_conditions(library, tmp_path, 
 def test_vocoder_fine_tuning_runs_and_resumes(library, tmp_path, debug_pipe):
     import copy
 
-    from v2a.training.vocoder import library_waves, resynthesis_distance, train_vocoder
+    from v2a.training.vocoder import _held_out_mel, library_waves, resynthesis_distance, train_vocoder
 
     generator = copy.deepcopy(debug_pipe.vocoder).train()
     run = tmp_path / "voc"
@@ -403,13 +409,13 @@ def test_vocoder_fine_tuning_runs_and_resumes(library, tmp_path, debug_pipe):
     train_vocoder(library, settings(run, 3), copy.deepcopy(debug_pipe.vocoder).train())
     assert latest_checkpoint(run).name == "step-3"
     assert (run / "model" / "model.safetensors").is_file()
-    assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val")))
+    assert np.isfinite(resynthesis_distance(final.eval(), [_held_out_mel(w) for w in library_waves(library, "val")]))
 
 
 def test_vocoder_fine_tuning_runs_on_autoencoded_mels(library, tmp_path, debug_pipe):
     import copy
 
-    from v2a.training.vocoder import library_waves, resynthesis_distance, train_vocoder
+    from v2a.training.vocoder import _held_out_mel, library_waves, resynthesis_distance, train_vocoder
 
     before = copy.deepcopy(debug_pipe.vocoder).float()
     autoencoder = copy.deepcopy(debug_pipe.autoencoder).float()
@@ -420,7 +426,8 @@ def test_vocoder_fine_tuning_runs_on_autoencoded_mels(library, tmp_path, debug_p
     assert encoded  # the training crops went through the autoencoder
     changed = [k for k, v in final.state_dict().items() if not torch.equal(v, before.state_dict()[k])]
     assert changed
-    assert np.isfinite(resynthesis_distance(final.eval(), library_waves(library, "val"), autoencoder=autoencoder))
+    assert np.isfinite(resynthesis_distance(final.eval(), [_held_out_mel(w, autoencoder)
+                                                           for w in library_waves(library, "val")]))
 
 
 def _tiny_hifigan(seed: int):
@@ -551,6 +558,34 @@ def test_kept_teacher_waveforms_line_up_with_the_crops_mels(tmp_path):
     assert (crop_audio - own[:, inner]).abs().max() < 1e-3  # float16 rounding
     shifted = torch.roll(own, 128, dims=1)[:, inner]  # half a frame off is far
     assert (crop_audio - shifted).abs().mean() > 10 * (crop_audio - own[:, inner]).abs().mean()
+
+
+def test_vocoder_learns_from_a_feature_caches_mels_with_the_teachers_renders(labelled_features, library, tmp_path):
+    from v2a.training.vocoder import SEGMENT, feature_mels, mel_segments, teacher_renders, train_vocoder
+
+    features, _ = labelled_features
+    teacher = _tiny_hifigan(0).eval().requires_grad_(False)
+    mels = feature_mels(features, "train")
+    renders = teacher_renders(teacher, mels)
+    assert [len(r) for r in renders] == [256 * len(m) for m in mels]
+    batch = next(mel_segments(mels, renders, 6, seed=1))
+    assert batch["mel"].shape == (6, SEGMENT // 256, 80) and batch["audio"] is batch["teacher_audio"]
+    with torch.no_grad():
+        own = teacher(batch["mel"])  # the teacher on the crop's mel alone
+    inner = slice(6 * 256, SEGMENT - 6 * 256)  # beyond the teacher's reach from the crop's edges
+    assert (batch["audio"][:, inner] - own[:, inner]).abs().max() < 1e-4  # the crop's mel is where its audio is
+    assert (batch["audio"][:, inner] - torch.roll(own, 256, dims=1)[:, inner]).abs().max() > 1e-2
+
+    run = tmp_path / "from-mels"
+    train_vocoder(None, settings(run, 2), _tiny_hifigan(1).train(), teacher=teacher, features=features,
+                  audio_samples=False)
+    assert (run / "model" / "model.safetensors").is_file() and not list(run.glob("samples/*/*.wav"))
+    rows = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert "distill_stft" in rows[0] and np.isfinite(rows[-1]["val_mr_stft"])  # against the teacher's renders
+    with pytest.raises(ValueError, match="teacher"):
+        train_vocoder(None, settings(tmp_path / "x", 1), _tiny_hifigan(1), features=features)
+    with pytest.raises(ValueError, match="library or a feature cache"):
+        train_vocoder(library, settings(tmp_path / "y", 1), _tiny_hifigan(1), teacher=teacher, features=features)
 
 
 def test_vocoder_crops_through_an_autoencoder_stay_aligned_with_their_audio():

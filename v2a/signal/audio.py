@@ -56,16 +56,12 @@ DEFAULT_AUDIO = AudioSettings()
 
 @functools.lru_cache(maxsize=4)
 def mel_filters(settings: AudioSettings) -> torch.Tensor:
-    import librosa
+    """``(n_mels, n_fft // 2 + 1)``: Slaney's mel scale and area normalisation, librosa's default
+    and so the HiFi-GAN's (torchaudio's matches it to 1e-7 and, unlike librosa, is on GPU machines)."""
+    from torchaudio.functional import melscale_fbanks
 
-    fb = librosa.filters.mel(
-        sr=settings.sample_rate,
-        n_fft=settings.n_fft,
-        n_mels=settings.n_mels,
-        fmin=settings.fmin,
-        fmax=settings.fmax,
-    )
-    return torch.from_numpy(fb).float()  # (n_mels, n_fft // 2 + 1)
+    return melscale_fbanks(settings.n_fft // 2 + 1, settings.fmin, settings.fmax, settings.n_mels, settings.sample_rate,
+                           norm="slaney", mel_scale="slaney").T.float().contiguous()
 
 
 def log_mel(waveform: torch.Tensor, settings: AudioSettings = DEFAULT_AUDIO) -> torch.Tensor:

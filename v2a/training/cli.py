@@ -32,6 +32,11 @@ def _settings(run: Path, steps: int, batch_size: int, lr: float, seed: int, mixe
                          validate_every=validate_every, warmup_steps=warmup, quiet=quiet)
 
 
+def _one_mel_source(library: Optional[Path], features: Optional[Path]) -> None:
+    if (library is None) == (features is None):
+        raise typer.BadParameter("give exactly one of --library and --features", param_hint="--library")
+
+
 def _vocoder():
     """The shipped vocoder alone (stored as float16, trained and run in float32)."""
     from ..models.vocoder import HifiGan
@@ -69,8 +74,7 @@ def autoencoder(
     """Train the mel autoencoder on real recordings."""
     from .autoencoder import train_autoencoder
 
-    if (library is None) == (features is None):
-        raise typer.BadParameter("give exactly one of --library and --features", param_hint="--library")
+    _one_mel_source(library, features)
     if decoder_only and init is None:
         raise typer.BadParameter("--decoder-only needs --init (a trained autoencoder)", param_hint="--decoder-only")
     if discriminator_lr_scale <= 0:
@@ -105,8 +109,7 @@ def mel_patches(
     """Fit the no-compression latent (per-bin log-mel statistics of the train split): nothing to train."""
     from .autoencoder import fit_mel_patches
 
-    if (library is None) == (features is None):
-        raise typer.BadParameter("give exactly one of --library and --features", param_hint="--library")
+    _one_mel_source(library, features)
     fit_mel_patches(library or features, downsample).save_pretrained(str(out))
     print(f"wrote {out}")
 
@@ -206,7 +209,11 @@ class VocoderSize(str, Enum):
 
 @app.command()
 def vocoder(
-    library: Path = typer.Option(..., help="Sound library folder."),
+    library: Optional[Path] = typer.Option(None, help="Sound library folder."),
+    features: Optional[Path] = typer.Option(None, help="Feature cache to learn from instead of a library: its "
+                                                       "mels alone, with --teacher's renders of them standing in "
+                                                       "for the recordings (for a GPU machine, which can carry "
+                                                       "the mels but not the audio)."),
     run: Path = typer.Option(Path("runs/vocoder")),
     init: Optional[Path] = typer.Option(None, help="HiFi-GAN vocoder folder to start from (default: the shipped vocoder)."),
     size: VocoderSize = typer.Option(VocoderSize.full, help="full: start from --init or the shipped vocoder (HiFi-GAN "
@@ -227,6 +234,7 @@ def vocoder(
                                                   "vocoder, HiFi-GAN's 2e-4 for a fresh --size light)."),
     seed: int = typer.Option(0), mixed_precision: str = typer.Option("no"),
     checkpoint_every: int = typer.Option(200), validate_every: int = typer.Option(500), warmup: int = typer.Option(50),
+    audio_samples: bool = typer.Option(True, help="Write validation clips (off: the distance only; no soundfile)."),
     quiet: bool = typer.Option(False),
 ):
     """Fine-tune the HiFi-GAN vocoder on the sound library (adversarial + spectral losses), or distil a light one."""
@@ -237,8 +245,12 @@ def vocoder(
     light = size == VocoderSize.light
     if light and init is not None:
         raise typer.BadParameter("light builds a fresh generator; --init brings its own", param_hint="--size")
-    if distill_steps is not None and teacher is None:
-        raise typer.BadParameter("needs --teacher (the vocoder to distil from)", param_hint="--distill-steps")
+    _one_mel_source(library, features)
+    for option, given in (("--distill-steps", distill_steps is not None), ("--features", features is not None)):
+        if given and teacher is None:
+            raise typer.BadParameter("needs --teacher (the vocoder to distil from)", param_hint=option)
+    if features is not None and autoencoder is not None:
+        raise typer.BadParameter("a feature cache gives true mels only; leave out --autoencoder", param_hint="--features")
     if teacher is not None and not (teacher / "config.json").is_file():
         raise typer.BadParameter(f"{teacher}: not a HiFi-GAN folder (no config.json)", param_hint="--teacher")
     if lr is None:
@@ -255,4 +267,4 @@ def vocoder(
         ae = load_audio_latent(autoencoder)
     teacher = HifiGan.from_pretrained(teacher) if teacher is not None else None
     train_vocoder(library, settings, generator.float().train(), autoencoder=ae, teacher=teacher,
-                  distill_steps=distill_steps)
+                  distill_steps=distill_steps, features=features, audio_samples=audio_samples)

@@ -27,6 +27,14 @@ crops then start on a mel frame so that the crop's mel is the whole clip's mel t
 teacher's waveform for it is a slice of the clip's. With an ``autoencoder`` as well, half of
 each batch's mels are true and half come through the autoencoder (with fresh latent noise at
 every step, so nothing to keep): the teacher then runs at every step on both.
+
+With a feature cache instead of a library (``features``), the vocoder learns from mels alone: the
+teacher renders every clip's whole mel once, at the start, and those renders stand in for the
+recordings (the distillation target, and the real side of the GAN phase). That is how a GPU
+machine, which can carry a few hours of mels but not their audio, distils a light vocoder:
+rendering hours of sound takes a GPU seconds. Validation then measures the distance to the
+teacher's rendering; the distance to the recordings (``benchmarks/judge_chain.py``) is measured
+where the library is.
 """
 
 from __future__ import annotations
@@ -286,6 +294,41 @@ def teacher_targets(teacher: nn.Module, waves: list[np.ndarray], folder: Path) -
     return targets
 
 
+def feature_mels(features: Path, split: str) -> list[np.ndarray]:
+    """The log-mels (float32) of a feature cache's ``split``."""
+    from ..data.cache import iter_feature_cache
+
+    return [arrays["mel"].astype(np.float32) for _, arrays in iter_feature_cache(features, split=split)]
+
+
+@torch.no_grad()
+def teacher_renders(teacher: nn.Module, mels: list[np.ndarray]) -> list[np.ndarray]:
+    """The teacher's waveform (float32, ``frames * hop`` samples) for each whole mel."""
+    device = next(teacher.parameters()).device
+    return [vocode(teacher, torch.from_numpy(mel)[None].to(device), DEFAULT_AUDIO.mel_rate)[0].cpu().numpy()
+            for mel in mels]
+
+
+def mel_segments(mels: list[np.ndarray], renders: list[np.ndarray], batch_size: int, seed: int) -> Iterator[dict]:
+    """Random crops of ``SEGMENT`` samples, starting on a mel frame: each clip's own mel frames
+    there, and the teacher's rendering of the clip there as both ``audio`` and ``teacher_audio``."""
+    rng = np.random.default_rng(seed)
+    hop = DEFAULT_AUDIO.hop_length
+    frames = SEGMENT // hop
+    lengths = np.array([len(m) for m in mels], dtype=np.float64)
+    p = lengths / lengths.sum()
+    while True:
+        mel = np.full((batch_size, frames, mels[0].shape[1]), DEFAULT_AUDIO.silence_level, np.float32)
+        audio = np.zeros((batch_size, SEGMENT), np.float32)
+        for i, index in enumerate(rng.choice(len(mels), size=batch_size, p=p)):
+            first = int(rng.integers(0, max(1, len(mels[index]) - frames + 1)))
+            piece = mels[index][first : first + frames]
+            mel[i, : len(piece)] = piece
+            audio[i, : len(piece) * hop] = renders[index][first * hop : (first + len(piece)) * hop]
+        audio_t = torch.from_numpy(audio)
+        yield {"mel": torch.from_numpy(mel), "audio": audio_t, "teacher_audio": audio_t}
+
+
 def library_waves(library: Path, split: str) -> list[np.ndarray]:
     from ..data.library import load_clip, read_manifest
 
@@ -302,31 +345,39 @@ def _held_out_mel(w: np.ndarray, autoencoder=None) -> tuple[np.ndarray, torch.Te
 
 
 @torch.no_grad()
-def resynthesis_distance(generator, waves: list[np.ndarray], limit: int = 64, autoencoder=None) -> float:
-    """Mean multi-resolution STFT distance of ``generator(log_mel(x))`` to ``x`` over held-out clips
-    (of ``generator(autoencoder(log_mel(x)))`` when ``autoencoder`` is given)."""
+def resynthesis_distance(generator, pairs: list[tuple[np.ndarray, torch.Tensor]]) -> float:
+    """Mean multi-resolution STFT distance of ``generator(mel)`` to ``audio`` over held-out
+    ``(audio, mel)`` pairs (``_held_out_mel``'s, or the teacher's renderings of feature-cache mels)."""
     from ..evaluation.metrics import multi_resolution_stft_distance
 
+    device = next(generator.parameters()).device
     scores = []
-    for w in waves[:limit]:
-        audio, mel = _held_out_mel(w, autoencoder)
+    for audio, mel in pairs:
         if len(audio) < 2048:
             continue
-        y = generator(mel)[0].numpy()
+        y = generator(mel.to(device))[0].float().cpu().numpy()
         scores.append(multi_resolution_stft_distance(y, audio, DEFAULT_AUDIO.sample_rate)["total"])
     return float(np.mean(scores))
 
 
-def train_vocoder(library: Path, settings: TrainSettings, generator, autoencoder=None, teacher=None,
-                  distill_steps: int | None = None) -> nn.Module:
+VALIDATION_CLIPS = 64  # held-out clips the validation distance is averaged over
+
+
+def train_vocoder(library: Path | None, settings: TrainSettings, generator, autoencoder=None, teacher=None,
+                  distill_steps: int | None = None, features: Path | None = None,
+                  audio_samples: bool = True) -> nn.Module:
     """Trains ``generator`` (a ``HifiGan``); writes the EMA generator to ``run_dir/model``.
 
     ``autoencoder``: a frozen ``MelAutoencoder`` whose reconstructions the vocoder learns to
     render (validation then measures the same chain). ``teacher``: a ``HifiGan`` with the same
     hop whose waveform the generator learns to reproduce for the first ``distill_steps`` steps
-    (default: all of them) before the GAN recipe; it stays frozen and out of the checkpoints."""
-    train_waves = library_waves(library, "train")
-    val_waves = library_waves(library, "val")
+    (default: all of them) before the GAN recipe; it stays frozen and out of the checkpoints.
+    ``features``: a feature cache to learn from instead of ``library``, mels only (needs
+    ``teacher``; see the module's docstring). ``audio_samples``: validation writes three clips."""
+    if (library is None) == (features is None):
+        raise ValueError("give a library or a feature cache")
+    if features is not None and (teacher is None or autoencoder is not None):
+        raise ValueError("a feature cache has mels only: it needs a teacher, and takes no autoencoder")
     loss = gan_loss
     if teacher is None:
         if distill_steps is not None:
@@ -340,24 +391,36 @@ def train_vocoder(library: Path, settings: TrainSettings, generator, autoencoder
         model = DistilledVocoderGAN(generator, settings.steps if distill_steps is None else distill_steps)
         teacher = teacher.float().eval().requires_grad_(False).to(training_device())
         loss = functools.partial(distilled_gan_loss, teacher=teacher)
-    targets = None
-    if autoencoder is not None:
-        autoencoder = autoencoder.float().eval().requires_grad_(False)
-    elif teacher is not None and model.distill_steps > 0:
-        targets = teacher_targets(teacher, train_waves, Path(settings.run_dir) / "teacher")
+    if features is not None:
+        train_mels = feature_mels(features, "train")
+        renders = teacher_renders(teacher, train_mels)
+        val_mels = feature_mels(features, "val")[:VALIDATION_CLIPS]
+        val_pairs = [(audio, torch.from_numpy(mel)[None])
+                     for audio, mel in zip(teacher_renders(teacher, val_mels), val_mels)]
+        crops = functools.partial(mel_segments, train_mels, renders, settings.batch_size)
+    else:
+        train_waves = library_waves(library, "train")
+        val_pairs = [_held_out_mel(w, autoencoder) for w in library_waves(library, "val")[:VALIDATION_CLIPS]]
+        targets = None
+        if autoencoder is not None:
+            autoencoder = autoencoder.float().eval().requires_grad_(False)
+        elif teacher is not None and model.distill_steps > 0:
+            targets = teacher_targets(teacher, train_waves, Path(settings.run_dir) / "teacher")
+        crops = functools.partial(segments, train_waves, settings.batch_size, autoencoder=autoencoder, targets=targets)
 
     def validate(ema, step: int, folder: Path) -> dict:
-        import soundfile as sf
+        distance = resynthesis_distance(ema.generator, val_pairs)
+        if audio_samples:
+            import soundfile as sf
 
-        distance = resynthesis_distance(ema.generator, val_waves, autoencoder=autoencoder)
-        for i, w in enumerate(val_waves[:3]):
-            _, mel = _held_out_mel(w, autoencoder)
-            sf.write(folder / f"clip{i}.wav", ema.generator(mel)[0].numpy(), DEFAULT_AUDIO.sample_rate)
+            device = next(ema.generator.parameters()).device
+            for i, (_, mel) in enumerate(val_pairs[:3]):
+                sf.write(folder / f"clip{i}.wav", ema.generator(mel.to(device))[0].float().cpu().numpy(),
+                         DEFAULT_AUDIO.sample_rate)
         logger.info("step %d: validation MR-STFT distance %.4f", step, distance)
         return {"mr_stft": distance}
 
-    model, ema = train(settings, model, lambda seed: segments(train_waves, settings.batch_size, seed, autoencoder, targets),
-                       loss, validate)
+    model, ema = train(settings, model, crops, loss, validate)
     final = ema_model(model, ema).generator
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
     return final
