@@ -301,12 +301,30 @@ def feature_mels(features: Path, split: str) -> list[np.ndarray]:
     return [arrays["mel"].astype(np.float32) for _, arrays in iter_feature_cache(features, split=split)]
 
 
+RENDER_BATCH = 32  # clips the teacher renders at once (one at a time, a GPU spends minutes on launches)
+
+
 @torch.no_grad()
 def teacher_renders(teacher: nn.Module, mels: list[np.ndarray]) -> list[np.ndarray]:
-    """The teacher's waveform (float32, ``frames * hop`` samples) for each whole mel."""
+    """The teacher's waveform (float32, ``frames * hop`` samples) for each whole mel.
+
+    Rendered in batches of clips of similar lengths, each padded with silence to its longest: the
+    last few frames of a shorter clip then hear silence after it instead of nothing, which is
+    what follows a clip's end anyway."""
     device = next(teacher.parameters()).device
-    return [vocode(teacher, torch.from_numpy(mel)[None].to(device), DEFAULT_AUDIO.mel_rate)[0].cpu().numpy()
-            for mel in mels]
+    hop = DEFAULT_AUDIO.hop_length
+    order = sorted(range(len(mels)), key=lambda i: len(mels[i]))
+    renders: list[np.ndarray] = [np.zeros(0, np.float32)] * len(mels)
+    for first in range(0, len(order), RENDER_BATCH):
+        group = order[first : first + RENDER_BATCH]
+        batch = np.full((len(group), max(len(mels[i]) for i in group), mels[group[0]].shape[1]),
+                        DEFAULT_AUDIO.silence_level, np.float32)
+        for row, i in enumerate(group):
+            batch[row, : len(mels[i])] = mels[i]
+        audio = vocode(teacher, torch.from_numpy(batch).to(device), DEFAULT_AUDIO.mel_rate).cpu().numpy()
+        for row, i in enumerate(group):
+            renders[i] = audio[row, : len(mels[i]) * hop]
+    return renders
 
 
 def mel_segments(mels: list[np.ndarray], renders: list[np.ndarray], batch_size: int, seed: int) -> Iterator[dict]:
