@@ -353,6 +353,7 @@ def library_waves(library: Path, split: str) -> list[np.ndarray]:
     return [load_clip(library, r) for r in read_manifest(library) if r.get("split") == split]
 
 
+@torch.no_grad()
 def _held_out_mel(w: np.ndarray, autoencoder=None) -> tuple[np.ndarray, torch.Tensor]:
     """``(audio, mel)`` of a whole held-out clip cut to whole mel frames (to whole latent frames and
     through ``autoencoder`` when given, without training noise: how the pipeline decodes)."""
@@ -418,13 +419,14 @@ def train_vocoder(library: Path | None, settings: TrainSettings, generator, auto
         crops = functools.partial(mel_segments, train_mels, renders, settings.batch_size)
     else:
         train_waves = library_waves(library, "train")
-        val_pairs = [_held_out_mel(w, autoencoder) for w in library_waves(library, "val")[:VALIDATION_CLIPS]]
         targets = None
         if autoencoder is not None:
             autoencoder = autoencoder.float().eval().requires_grad_(False)
         elif teacher is not None and model.distill_steps > 0:
             targets = teacher_targets(teacher, train_waves, Path(settings.run_dir) / "teacher")
         crops = functools.partial(segments, train_waves, settings.batch_size, autoencoder=autoencoder, targets=targets)
+        # after the autoencoder is frozen: the pairs are its eval-mode reconstructions, as the pipeline's
+        val_pairs = [_held_out_mel(w, autoencoder) for w in library_waves(library, "val")[:VALIDATION_CLIPS]]
 
     def validate(ema, step: int, folder: Path) -> dict:
         distance = resynthesis_distance(ema.generator, val_pairs)
