@@ -1,14 +1,16 @@
 """Where a sound's category gets lost: the judge on held-out recordings through each stage.
 
     python benchmarks/judge_chain.py --library .cache/library [--model weights] [--split val] [--recordings 80]
-        [--autoencoder RUN/model ...] [--vocoder RUN/model ...]
+        [--autoencoder RUN/model ...] [--vocoder RUN/model ...] [--bfloat16-vocoder]
 
 Takes N held-out real recordings of the library (a fixed random sample, at most 6 s each) and
 asks the evaluation's judge (aiSFX embedding + linear probe fitted on the train split; cached in
 the evaluation cache, fitted on first use) to name their category (top-1, top-5) and family:
 as they are, after the model's vocoder alone (true log-mel -> vocoder), and after the audio
 latent + vocoder, for the model's latent and any extra latent folders given; then for each
-extra vocoder folder given, after the true mel and after the model's latent. Each row also
+extra vocoder folder given (and with ``--bfloat16-vocoder`` for the model's own in bfloat16, as
+the pipeline runs it on a CPU with native bfloat16), after the true mel and after the model's
+latent; the model's vocoder rows above are in float32. Each row also
 gives the median multi-resolution STFT distance of its outputs to the recordings. The drop from
 the recordings to the vocoder row is what the mel format and vocoder lose, the drop from there
 to a latent's row what that latent loses: the ceiling on how recognisable generated sound can be.
@@ -17,6 +19,7 @@ to a latent's row what that latent loses: the ceiling on how recognisable genera
 from __future__ import annotations
 
 import argparse
+import copy
 import random
 from pathlib import Path
 
@@ -32,6 +35,8 @@ def main():
     parser.add_argument("--recordings", type=int, default=80)
     parser.add_argument("--autoencoder", type=Path, nargs="*", default=[], help="more autoencoder folders to compare")
     parser.add_argument("--vocoder", type=Path, nargs="*", default=[], help="more vocoder folders to compare")
+    parser.add_argument("--bfloat16-vocoder", action="store_true",
+                        help="also the model's vocoder in bfloat16 (the float32 rows stay float32)")
     parser.add_argument("--cache", type=Path, default=None, help="evaluation cache (default: .cache/eval beside the library)")
     args = parser.parse_args()
 
@@ -52,7 +57,7 @@ def main():
     random.Random(0).shuffle(chosen)
     chosen = chosen[: args.recordings]
 
-    pipe = load_pipeline(args.model, device="cpu")
+    pipe = load_pipeline(args.model, device="cpu", vocoder_dtype=torch.float32)
     rate, hop = pipe.audio_settings.sample_rate, pipe.audio_settings.hop_length * pipe.audio_settings.latent_downsample
     waves = []
     for r in chosen:
@@ -83,10 +88,12 @@ def main():
             l1 = np.mean([(autoencoder(m.to(autoencoder.dtype)).float() - m).abs().mean().item() for m in mels])
             report(f"vocoder({name}(true mel))", [resynthesize(pipe, w, True, autoencoder=autoencoder) for w in waves],
                    f"  mel L1 {l1:.3f}")
-        for folder in args.vocoder:
-            vocoder = HifiGan.from_pretrained(folder)
-            report(f"{folder}(true mel)", [resynthesize(pipe, w, False, vocoder=vocoder) for w in waves])
-            report(f"{folder}(model's autoencoder(true mel))",
+        vocoders = [(str(folder), HifiGan.from_pretrained(folder)) for folder in args.vocoder]
+        if args.bfloat16_vocoder:
+            vocoders.append(("model's vocoder in bfloat16", copy.deepcopy(pipe.vocoder).set_precision(torch.bfloat16)))
+        for name, vocoder in vocoders:
+            report(f"{name}(true mel)", [resynthesize(pipe, w, False, vocoder=vocoder) for w in waves])
+            report(f"{name}(model's autoencoder(true mel))",
                    [resynthesize(pipe, w, True, vocoder=vocoder) for w in waves])
     print(f"{len(chosen)} {args.split}-split recordings, judge of {len(judge.labels)} categories (chance "
           f"{1 / len(judge.labels):.3f})")

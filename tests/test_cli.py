@@ -287,3 +287,13 @@ def test_reencode_on_request(tmp_path):
     assert result.stderr == ""  # --quiet: no progress bars
     with av.open(str(tmp_path / "out.mp4")) as container:
         assert container.streams.video[0].codec_context.name == "h264" and container.streams.audio
+
+
+def test_dtype_float32_keeps_the_vocoder_in_float32_and_auto_leaves_it_to_the_device():
+    import torch
+
+    from v2a.cli import DType, _load
+    from v2a.presets import default_vocoder_dtype
+
+    assert _load("debug", "cpu", DType.float32, quiet=True).vocoder.conv_pre.weight.dtype == torch.float32
+    assert _load("debug", "cpu", DType.auto, quiet=True).vocoder.conv_pre.weight.dtype == default_vocoder_dtype("cpu")

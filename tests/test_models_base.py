@@ -110,6 +110,36 @@ def test_the_light_hifigan_is_a_fifteenth_of_the_shipped_one_with_its_hop_and_ra
         assert light(torch.randn(2, 7, 80)).shape == (2, 7 * 256)
 
 
+def test_a_bfloat16_hifigan_keeps_its_last_stage_in_float32_and_sounds_the_same():
+    torch.manual_seed(0)
+    vocoder = HifiGan(model_in_dim=8, upsample_initial_channel=16, upsample_rates=(4, 2), upsample_kernel_sizes=(8, 4),
+                      resblock_kernel_sizes=(3, 5), resblock_dilation_sizes=((1, 3), (1, 2)), initializer_range=0.1).eval()
+    mel = torch.randn(2, 40, 8)
+    with torch.no_grad():
+        full = vocoder(mel)
+        assert vocoder.set_precision(torch.bfloat16) is vocoder
+        half = vocoder(mel)
+    last = [vocoder.upsampler[1], *vocoder.resblocks[2:], vocoder.conv_post]  # 2 resblocks per stage
+    last_ids = {id(p) for module in last for p in module.parameters()}
+    assert {p.dtype for module in last for p in module.parameters()} == {torch.float32}
+    assert {p.dtype for p in vocoder.parameters() if id(p) not in last_ids} == {torch.bfloat16}
+    assert half.dtype == torch.float32 and half.shape == full.shape
+    # bfloat16 keeps 8 bits of mantissa: the waveform stays within a few percent of float32's
+    assert 0 < (half - full).abs().max() < 0.05 * full.abs().max() < 0.05  # not saturated by tanh
+    assert torch.corrcoef(torch.stack([half.flatten(), full.flatten()]))[0, 1] > 0.999
+
+
+def test_the_vocoder_runs_in_bfloat16_only_on_a_cpu_that_computes_it_natively(monkeypatch):
+    from v2a.presets import default_vocoder_dtype
+
+    assert default_vocoder_dtype("cuda") == default_vocoder_dtype("cuda:1") == torch.float32
+    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
+    assert default_vocoder_dtype("cpu") == torch.bfloat16
+    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False, raising=False)
+    assert default_vocoder_dtype("cpu") == torch.float32
+
+
 def test_a_network_round_trips_and_loads_strictly(tmp_path):
     model = _debug_transformer(text_dim=16, timing_dim=50).half()  # stored as float16, as weights/ is
     model.save_pretrained(tmp_path / "model")

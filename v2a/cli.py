@@ -118,7 +118,9 @@ def add_sound(
         DEFAULTS.text_guidance, min=0.0,
         help="How hard to follow the prompt (default: as --guidance). A different value costs a model pass per step."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
-    dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU, bf16/fp16 on GPU."),
+    dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU (the vocoder in bfloat16 "
+                                                 "where the CPU computes it natively), bf16/fp16 on GPU; float32 is "
+                                                 "float32 throughout."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
     vocoder: Optional[str] = typer.Option(
         None, "--vocoder", help="'full' for the full HiFi-GAN shipped beside the default light one (slower on a CPU), "
@@ -258,7 +260,10 @@ def _load(model: Optional[str], device: str, dtype: DType, quiet: bool, vocoder:
         logging.getLogger().setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")  # library chatter (deprecation notices) is not for users
     resolved = resolve_device(device)
-    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved), vocoder=vocoder)
+    # float32 asked for is float32 throughout; otherwise the vocoder takes its device's default
+    vocoder_dtype = _torch_dtype(dtype, resolved) if dtype == DType.float32 else None
+    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved), vocoder=vocoder,
+                         vocoder_dtype=vocoder_dtype)
 
 
 bank_app = typer.Typer(add_completion=False, no_args_is_help=True,

@@ -99,7 +99,7 @@ def vocoder_folder(model: str | os.PathLike | None, vocoder: str | os.PathLike |
 
 
 def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32,
-                  vocoder: str | os.PathLike | None = None):
+                  vocoder: str | os.PathLike | None = None, vocoder_dtype: torch.dtype | None = None):
     """Loads a pipeline for inference.
 
     Args:
@@ -110,6 +110,7 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
         vocoder: ``"full"`` for the full HiFi-GAN shipped beside the model's light one, or a HiFi-GAN
             folder (``v2a train vocoder``'s ``RUN/model``) to use instead of the model's own vocoder;
             it must take the model's mels and make audio at its rate.
+        vocoder_dtype: the vocoder's precision; None picks ``default_vocoder_dtype(device)``.
     """
     from .pipeline import V2APipeline
 
@@ -128,10 +129,27 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
         pipe.vocoder_name_or_path = str(vocoder)
     pipe = pipe.to(device)
     if dtype != torch.float32:
-        # The frame encoder's batch norm and the vocoder are cheap and sensitive: keep them in float32.
+        # The frame encoder's batch norm is cheap and sensitive: keep it in float32.
         for name in ("text_encoder", "transformer", "autoencoder"):
             getattr(pipe, name).to(dtype)
+    pipe.vocoder.set_precision(vocoder_dtype or default_vocoder_dtype(device))
     return pipe
+
+
+def default_vocoder_dtype(device: str | torch.device) -> torch.dtype:
+    """bfloat16 on a CPU that computes it natively (AVX512-BF16 or AMX), else float32.
+
+    On such a CPU HiFi-GAN V1 (``HifiGan.set_precision``: its last stage stays float32) takes 0.64 of
+    its float32 time, and on held-out recordings the judge's accuracy and the resynthesis distance
+    do not change (weights/README.md). A GPU runs the vocoder in float32, where it costs little; a
+    CPU without native bfloat16 would emulate it, slower than float32."""
+    if torch.device(device).type != "cpu":
+        return torch.float32
+    try:
+        native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+    except (AttributeError, RuntimeError):  # a torch build without the check
+        native = False
+    return torch.bfloat16 if native else torch.float32
 
 
 def check_vocoder_folder(folder: str | os.PathLike) -> dict:

@@ -532,7 +532,8 @@ def evaluate_rendered(rendered: list[dict], systems: Systems, settings: Generati
                           "guidance": settings.guidance,
                           **({"text_guidance": settings.text_guidance} if settings.text_guidance is not None else {}),
                           "seed": settings.seed, "max_seconds": options.max_seconds, "judge": systems.judge.labels,
-                          "window_seconds": settings.window_seconds, **_bank_key(systems, settings)}, sort_keys=True)
+                          "window_seconds": settings.window_seconds, **_bank_key(systems, settings),
+                          **_vocoder_key(systems.pipe)}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
     (out / "audio").mkdir(exist_ok=True)
@@ -581,6 +582,12 @@ def _bank_key(systems: Systems, settings: GenerationSettings) -> dict:
 
     digest = hashlib.sha1(json.dumps([e.caption + e.category for e in systems.bank.entries]).encode()).hexdigest()
     return {"bank": f"{len(systems.bank.entries)}:{digest[:16]}", "bank_entries": settings.bank_entries}
+
+
+def _vocoder_key(pipe) -> dict:
+    """The vocoder's precision where it is not float32 (keys of float32 runs stay as they were)."""
+    dtype = str(pipe.vocoder.conv_pre.weight.dtype).removeprefix("torch.")
+    return {} if dtype == "float32" else {"vocoder_dtype": dtype}
 
 
 def generate_clip(item: dict, clip, systems: Systems, settings: GenerationSettings, seed: int):
@@ -827,6 +834,7 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
     config = {"model": systems.model_name, "split": options.split, "steps": settings.steps,
               "guidance": settings.guidance, "text_guidance": settings.text_guidance,
               "window_seconds": settings.window_seconds, "seed": settings.seed, "device": str(pipe.device),
+              "vocoder_dtype": _vocoder_key(pipe).get("vocoder_dtype", "float32"),
               "clips": len(rendered), "torch_threads": torch.get_num_threads(), "library": str(library),
               "max_seconds": options.max_seconds,
               "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters()),
@@ -889,7 +897,8 @@ def format_table(results: dict) -> str:
     split = c.get("split", "test")  # results written before the split option were all test
     lines = [f"v2a eval: model {c['model']}, {split} split, {c['steps']} steps, guidance {c['guidance']}"
              f"{'' if c.get('text_guidance') is None else ', text guidance %s' % c['text_guidance']}, seed {c['seed']}, "
-             f"device {c['device']}, {c['torch_threads']} threads",
+             f"device {c['device']}, {c['torch_threads']} threads"
+             f"{', vocoder in %s' % c['vocoder_dtype'] if c.get('vocoder_dtype', 'float32') != 'float32' else ''}",
              f"held-out set: {h['events']} event clips ({h['heldout_style']} in the held-out PULSE style, "
              f"{h['ground_truth_events']} events), {h['silent_static']} silent static, {h['ambience']} ambience, "
              f"{h['pictured']} showing the source's picture, {h['real']} real videos", ""]
