@@ -105,6 +105,8 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
         "bank_retrieved": [bank.entries[i].caption for i in retrieved] if bank is not None and retrieved else None,
         "device": str(pipe.device),
         "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
+        # chosen per machine (bfloat16 where the CPU computes it natively), so it is recorded apart
+        "vocoder_dtype": str(pipe.vocoder.conv_pre.weight.dtype).removeprefix("torch."),
     }
 
 
