@@ -54,7 +54,6 @@ def test_generate_and_mux_with_default(default_pipe, tmp_path):
 
 def test_the_shipped_bank_fits_its_budget_and_retrieves_by_meaning(default_pipe):
     from v2a.bank import SoundBank, retrieve, select_bank, shipped_bank_path
-    from v2a.errors import V2AError
 
     path = shipped_bank_path()
     assert path.stat().st_size <= 8_000_000
@@ -66,7 +65,18 @@ def test_the_shipped_bank_fits_its_budget_and_retrieves_by_meaning(default_pipe)
     assert [bank.entries[i].category for i, _ in hits] == ["wolf_dog", "wolf_dog"]
     hits = retrieve(default_pipe, bank, 3, prompt="rain", negative_prompt="water dripping")
     assert "water_drip" not in [bank.entries[i].category for i, _ in hits]
-    # the shipped version 5 takes no reference: the bank is left alone by default, refused when asked for
-    assert select_bank(None, default_pipe, use_default=True) is None
-    with pytest.raises(V2AError, match="cannot use a sound bank"):
-        select_bank(bank, default_pipe, use_default=False)
+    # the shipped version 6 takes references: the bank is used when asked for, and by default only
+    # where the settings say so (GenerationSettings.use_bank, off until the evaluation favours it)
+    assert default_pipe.takes_reference
+    assert select_bank(bank, default_pipe, use_default=False) is bank
+    assert select_bank(None, default_pipe, use_default=False) is None
+    assert select_bank(False, default_pipe, use_default=True) is None
+
+
+def test_the_shipped_weights_fit_their_budget():
+    from v2a.presets import default_weights_dir
+
+    files = [f for f in default_weights_dir().rglob("*") if f.is_file()]
+    total = sum(f.stat().st_size for f in files)
+    bank = sum(f.stat().st_size for f in files if f.name.startswith("bank."))
+    assert total - bank <= 64_000_000 and total <= 72_000_000  # issues 16 and 17
