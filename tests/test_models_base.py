@@ -40,9 +40,16 @@ def test_scheduler_matches_diffusers(shift, steps):
 
 def test_scheduler_refuses_options_it_does_not_implement(tmp_path):
     shipped = json.loads((default_weights_dir() / "scheduler" / "scheduler_config.json").read_text())
-    assert FlowMatchEulerScheduler.from_config(shipped).config == {"num_train_timesteps": 1000, "shift": 1.0}
+    assert FlowMatchEulerScheduler.from_config(shipped).config == {"num_train_timesteps": 1000, "shift": 5.0}
+    # diffusers' FlowMatchEulerDiscreteScheduler config (as version 5 shipped it): its defaults are
+    # what this scheduler does, so it loads; an option it does not implement is refused
+    diffusers_config = {"_class_name": "FlowMatchEulerDiscreteScheduler", "num_train_timesteps": 1000, "shift": 1.0,
+                        "use_dynamic_shifting": False, "invert_sigmas": False, "shift_terminal": None,
+                        "use_karras_sigmas": False, "use_exponential_sigmas": False, "use_beta_sigmas": False,
+                        "stochastic_sampling": False, "base_shift": 0.5, "max_shift": 1.15}
+    assert FlowMatchEulerScheduler.from_config(diffusers_config).config == {"num_train_timesteps": 1000, "shift": 1.0}
     with pytest.raises(ValueError, match="use_karras_sigmas"):
-        FlowMatchEulerScheduler.from_config({**shipped, "use_karras_sigmas": True})
+        FlowMatchEulerScheduler.from_config({**diffusers_config, "use_karras_sigmas": True})
     FlowMatchEulerScheduler(shift=2.5).save_pretrained(tmp_path)
     assert FlowMatchEulerScheduler.from_pretrained(tmp_path).config.shift == 2.5
 
