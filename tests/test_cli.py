@@ -295,5 +295,5 @@ def test_dtype_float32_keeps_the_vocoder_in_float32_and_auto_leaves_it_to_the_de
     from v2a.cli import DType, _load
     from v2a.presets import default_vocoder_dtype
 
-    assert _load("debug", "cpu", DType.float32, quiet=True).vocoder.conv_pre.weight.dtype == torch.float32
-    assert _load("debug", "cpu", DType.auto, quiet=True).vocoder.conv_pre.weight.dtype == default_vocoder_dtype("cpu")
+    assert _load("debug", "cpu", DType.float32, quiet=True).vocoder.dtype == torch.float32
+    assert _load("debug", "cpu", DType.auto, quiet=True).vocoder.dtype == default_vocoder_dtype("cpu")

@@ -106,7 +106,7 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
         "device": str(pipe.device),
         "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
         # chosen per machine (bfloat16 where the CPU computes it natively), so it is recorded apart
-        "vocoder_dtype": str(pipe.vocoder.conv_pre.weight.dtype).removeprefix("torch."),
+        "vocoder_dtype": str(pipe.vocoder.dtype).removeprefix("torch."),
     }
 
 

@@ -586,7 +586,7 @@ def _bank_key(systems: Systems, settings: GenerationSettings) -> dict:
 
 def _vocoder_key(pipe) -> dict:
     """The vocoder's precision where it is not float32 (keys of float32 runs stay as they were)."""
-    dtype = str(pipe.vocoder.conv_pre.weight.dtype).removeprefix("torch.")
+    dtype = str(pipe.vocoder.dtype).removeprefix("torch.")
     return {} if dtype == "float32" else {"vocoder_dtype": dtype}
 
 
