@@ -23,7 +23,7 @@ Memory stays flat whatever the length: the video is read once as a stream (``ana
 frames sampled for the frame encoder and motion features computed as the frames arrive, a
 batch of frames at a time), each step runs the windows ``WINDOW_BATCH`` at a time, and the
 vocoder takes the mel a chunk at a time. What grows with the length is small: the sampled
-frames' features (2 per second), the latent (21.5 frames of 32 numbers per second for version 5),
+frames' features (2 per second), the latent (43 frames of 160 numbers per second for version 6),
 the windows' conditions and the waveform itself.
 """
 
