@@ -2,8 +2,9 @@
 
 Two kinds share one interface (``encode``, ``decode``, ``config.downsample``, ``config.n_mels``):
 
-- :class:`MelPatches` (the shipped version 6): no compression. The latent is the log-mel itself, normalised per mel bin
-  by its mean and spread over the training recordings, with ``downsample`` consecutive frames
+- :class:`MelPatches` (the shipped version 6's): no compression. The latent is the log-mel
+  itself, normalised per mel bin by its mean and spread over the training recordings, with
+  ``downsample`` consecutive frames
   stacked into one latent frame (2 x 80 = 160 channels at 43 frames per second), as Matcha-TTS
   and Grad-TTS run flow matching directly on the mel. Nothing is lost on the way in, so the
   sound's identity depends only on what the transformer generates.
