@@ -4,9 +4,8 @@ Two kinds share one interface (``encode``, ``decode``, ``config.downsample``, ``
 
 - :class:`MelPatches` (the shipped version 6's): no compression. The latent is the log-mel
   itself, normalised per mel bin by its mean and spread over the training recordings, with
-  ``downsample`` consecutive frames
-  stacked into one latent frame (2 x 80 = 160 channels at 43 frames per second), as Matcha-TTS
-  and Grad-TTS run flow matching directly on the mel. Nothing is lost on the way in, so the
+  ``downsample`` consecutive frames stacked into one latent frame (2 x 80 = 160 channels at 43
+  frames per second), as Matcha-TTS and Grad-TTS run flow matching directly on the mel. Nothing is lost on the way in, so the
   sound's identity depends only on what the transformer generates.
 - :class:`MelAutoencoder`: a learned convolutional autoencoder that compresses time (version 5
   used 4x into 32 channels; the judge named 0.19 of the test recordings through it against
