@@ -289,11 +289,14 @@ def test_reencode_on_request(tmp_path):
         assert container.streams.video[0].codec_context.name == "h264" and container.streams.audio
 
 
-def test_dtype_float32_keeps_the_vocoder_in_float32_and_auto_leaves_it_to_the_device():
+def test_dtype_float32_is_float32_throughout_and_auto_leaves_the_cpu_precision_to_the_machine():
     import torch
 
     from v2a.cli import DType, _load
-    from v2a.presets import default_vocoder_dtype
+    from v2a.presets import cpu_computes_bfloat16
 
-    assert _load("debug", "cpu", DType.float32, quiet=True).vocoder.dtype == torch.float32
-    assert _load("debug", "cpu", DType.auto, quiet=True).vocoder.dtype == default_vocoder_dtype("cpu")
+    pipe = _load("debug", "cpu", DType.float32, quiet=True)
+    assert pipe.transformer.dtype == pipe.vocoder.dtype == torch.float32
+    native = torch.bfloat16 if cpu_computes_bfloat16("cpu") else torch.float32
+    pipe = _load("debug", "cpu", DType.auto, quiet=True)
+    assert pipe.transformer.dtype == pipe.vocoder.dtype == native

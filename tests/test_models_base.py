@@ -136,15 +136,19 @@ def test_a_bfloat16_hifigan_keeps_its_last_stage_in_float32_and_sounds_the_same(
     assert torch.corrcoef(torch.stack([half.flatten(), full.flatten()]))[0, 1] > 0.999
 
 
-def test_the_vocoder_runs_in_bfloat16_only_on_a_cpu_that_computes_it_natively(monkeypatch):
-    from v2a.presets import default_vocoder_dtype
+def test_bfloat16_is_the_default_only_on_a_cpu_that_computes_it_natively(monkeypatch):
+    from v2a.presets import cpu_computes_bfloat16, load_pipeline
 
-    assert default_vocoder_dtype("cuda") == default_vocoder_dtype("cuda:1") == torch.float32
+    assert not cpu_computes_bfloat16("cuda") and not cpu_computes_bfloat16("cuda:1")
     monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: True, raising=False)
-    assert default_vocoder_dtype("cpu") == torch.bfloat16
-    monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: False, raising=False)
-    assert default_vocoder_dtype("cpu") == torch.float32
+    for native, expected in ((True, torch.bfloat16), (False, torch.float32)):
+        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native, raising=False)
+        assert cpu_computes_bfloat16("cpu") is native
+        pipe = load_pipeline("debug")
+        assert pipe.transformer.dtype == pipe.vocoder.dtype == expected
+        assert pipe.text_encoder.dtype == pipe.frame_encoder.dtype == pipe.vocoder.conv_post.weight.dtype == torch.float32
+    pipe = load_pipeline("debug", dtype=torch.float32, vocoder_dtype=torch.float32)  # asked for: float32 throughout
+    assert {p.dtype for p in pipe.transformer.parameters()} == {p.dtype for p in pipe.vocoder.parameters()} == {torch.float32}
 
 
 def test_a_network_round_trips_and_loads_strictly(tmp_path):

@@ -83,12 +83,13 @@ def _user_errors():
 
 
 def _torch_dtype(dtype: DType, device: str):
+    """The precision asked for; None (auto off a GPU) leaves it to ``load_pipeline``."""
     import torch
 
     if dtype == DType.auto:
         if device.startswith("cuda"):
             return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-        return torch.float32
+        return None
     return getattr(torch, dtype.value)
 
 
@@ -118,9 +119,9 @@ def add_sound(
         DEFAULTS.text_guidance, min=0.0,
         help="How hard to follow the prompt (default: as --guidance). A different value costs a model pass per step."),
     device: str = typer.Option("auto", help="auto, cpu, cuda, cuda:N or mps; auto picks cuda, then mps, then cpu."),
-    dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is float32 on CPU (the vocoder in bfloat16 "
-                                                 "where the CPU computes it natively), bf16/fp16 on GPU; float32 is "
-                                                 "float32 throughout."),
+    dtype: DType = typer.Option(DType.auto, help="Compute precision: auto is bf16/fp16 on GPU, and on CPU float32 but for "
+                                                 "the transformer and vocoder in bfloat16 where the CPU computes it "
+                                                 "natively; float32 is float32 throughout."),
     model: Optional[str] = typer.Option(None, help="Model folder, or 'debug' for a tiny random model. Default: the shipped model."),
     vocoder: Optional[str] = typer.Option(
         None, "--vocoder", help="'full' for the full HiFi-GAN shipped beside the default light one (slower on a CPU), "

@@ -98,7 +98,7 @@ def vocoder_folder(model: str | os.PathLike | None, vocoder: str | os.PathLike |
     return folder
 
 
-def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype = torch.float32,
+def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", dtype: torch.dtype | None = None,
                   vocoder: str | os.PathLike | None = None, vocoder_dtype: torch.dtype | None = None):
     """Loads a pipeline for inference.
 
@@ -106,11 +106,14 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
         model: None for the shipped default, ``"debug"`` for the toy preset, or a folder
             written by ``save_pretrained``.
         device: ``cpu``, ``cuda``, ``cuda:1``, ``mps``...
-        dtype: float32 (the default on CPU), float16 or bfloat16.
+        dtype: float32, float16 or bfloat16 for the text encoder, transformer and autoencoder;
+            None is float32 but for the transformer in bfloat16 on a CPU that computes it natively
+            (``cpu_computes_bfloat16``).
         vocoder: ``"full"`` for the full HiFi-GAN shipped beside the model's light one, or a HiFi-GAN
             folder (``v2a train vocoder``'s ``RUN/model``) to use instead of the model's own vocoder;
             it must take the model's mels and make audio at its rate.
-        vocoder_dtype: the vocoder's precision; None picks ``default_vocoder_dtype(device)``.
+        vocoder_dtype: the vocoder's precision (``HifiGan.set_precision``); None is bfloat16 on a CPU
+            that computes it natively, else float32.
     """
     from .pipeline import V2APipeline
 
@@ -128,28 +131,31 @@ def load_pipeline(model: str | os.PathLike | None = None, device: str = "cpu", d
         pipe.vocoder = load_vocoder(vocoder, like=pipe.vocoder.config)
         pipe.vocoder_name_or_path = str(vocoder)
     pipe = pipe.to(device)
-    if dtype != torch.float32:
+    native = torch.bfloat16 if cpu_computes_bfloat16(device) else torch.float32
+    if dtype is None:
+        pipe.transformer.to(native)
+    elif dtype != torch.float32:
         # The frame encoder's batch norm is cheap and sensitive: keep it in float32.
         for name in ("text_encoder", "transformer", "autoencoder"):
             getattr(pipe, name).to(dtype)
-    pipe.vocoder.set_precision(vocoder_dtype or default_vocoder_dtype(device))
+    pipe.vocoder.set_precision(vocoder_dtype or native)
     return pipe
 
 
-def default_vocoder_dtype(device: str | torch.device) -> torch.dtype:
-    """bfloat16 on a CPU that computes it natively (AVX512-BF16 or AMX), else float32.
+def cpu_computes_bfloat16(device: str | torch.device) -> bool:
+    """Whether ``device`` is a CPU that computes bfloat16 natively (AVX512-BF16 or AMX).
 
-    On such a CPU HiFi-GAN V1 (``HifiGan.set_precision``: its last stage stays float32) takes 0.64 of
-    its float32 time, and on held-out recordings the judge's accuracy and the resynthesis distance
-    do not change (weights/README.md). A GPU runs the vocoder in float32, where it costs little; a
-    CPU without native bfloat16 would emulate it, slower than float32."""
+    There the transformer and the vocoder (``HifiGan.set_precision``: its last stage stays float32)
+    run in bfloat16 by default: generation takes 0.6 of its float32 time, and on held-out clips and
+    recordings the evaluation's numbers do not change beyond a clip either way (weights/README.md).
+    A GPU is given its precision by the caller; a CPU without native bfloat16 would emulate it,
+    slower than float32."""
     if torch.device(device).type != "cpu":
-        return torch.float32
+        return False
     try:
-        native = torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported()
+        return bool(torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported())
     except (AttributeError, RuntimeError):  # a torch build without the check
-        native = False
-    return torch.bfloat16 if native else torch.float32
+        return False
 
 
 def check_vocoder_folder(folder: str | os.PathLike) -> dict:

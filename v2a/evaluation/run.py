@@ -533,7 +533,7 @@ def evaluate_rendered(rendered: list[dict], systems: Systems, settings: Generati
                           **({"text_guidance": settings.text_guidance} if settings.text_guidance is not None else {}),
                           "seed": settings.seed, "max_seconds": options.max_seconds, "judge": systems.judge.labels,
                           "window_seconds": settings.window_seconds, **_bank_key(systems, settings),
-                          **_vocoder_key(systems.pipe)}, sort_keys=True)
+                          **_precision_key(systems.pipe)}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
     (out / "audio").mkdir(exist_ok=True)
@@ -584,10 +584,11 @@ def _bank_key(systems: Systems, settings: GenerationSettings) -> dict:
     return {"bank": f"{len(systems.bank.entries)}:{digest[:16]}", "bank_entries": settings.bank_entries}
 
 
-def _vocoder_key(pipe) -> dict:
-    """The vocoder's precision where it is not float32 (keys of float32 runs stay as they were)."""
-    dtype = str(pipe.vocoder.dtype).removeprefix("torch.")
-    return {} if dtype == "float32" else {"vocoder_dtype": dtype}
+def _precision_key(pipe) -> dict:
+    """The transformer's and the vocoder's precision where it is not float32 (chosen per machine
+    by ``load_pipeline``; keys of float32 runs stay as they were)."""
+    dtypes = {"transformer_dtype": pipe.transformer.dtype, "vocoder_dtype": pipe.vocoder.dtype}
+    return {k: str(v).removeprefix("torch.") for k, v in dtypes.items() if v != torch.float32}
 
 
 def generate_clip(item: dict, clip, systems: Systems, settings: GenerationSettings, seed: int):
@@ -834,7 +835,7 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
     config = {"model": systems.model_name, "split": options.split, "steps": settings.steps,
               "guidance": settings.guidance, "text_guidance": settings.text_guidance,
               "window_seconds": settings.window_seconds, "seed": settings.seed, "device": str(pipe.device),
-              "vocoder_dtype": _vocoder_key(pipe).get("vocoder_dtype", "float32"),
+              "transformer_dtype": "float32", "vocoder_dtype": "float32", **_precision_key(pipe),
               "clips": len(rendered), "torch_threads": torch.get_num_threads(), "library": str(library),
               "max_seconds": options.max_seconds,
               "transformer_parameters": sum(p.numel() for p in pipe.transformer.parameters()),
@@ -898,7 +899,8 @@ def format_table(results: dict) -> str:
     lines = [f"v2a eval: model {c['model']}, {split} split, {c['steps']} steps, guidance {c['guidance']}"
              f"{'' if c.get('text_guidance') is None else ', text guidance %s' % c['text_guidance']}, seed {c['seed']}, "
              f"device {c['device']}, {c['torch_threads']} threads"
-             f"{', vocoder in %s' % c['vocoder_dtype'] if c.get('vocoder_dtype', 'float32') != 'float32' else ''}",
+             + "".join(f", {part} in {c[f'{part}_dtype']}" for part in ("transformer", "vocoder")
+                       if c.get(f"{part}_dtype", "float32") != "float32"),
              f"held-out set: {h['events']} event clips ({h['heldout_style']} in the held-out PULSE style, "
              f"{h['ground_truth_events']} events), {h['silent_static']} silent static, {h['ambience']} ambience, "
              f"{h['pictured']} showing the source's picture, {h['real']} real videos", ""]
