@@ -61,9 +61,7 @@ class Runner:
     def __init__(self, model, device: str, dtype: torch.dtype, steps: int):
         from v2a.presets import load_pipeline
 
-        # float32 asked for is float32 throughout, as with `v2a add-sound --dtype float32`
-        self.pipe = load_pipeline(model, device=device, dtype=dtype,
-                                  vocoder_dtype=torch.float32 if dtype == torch.float32 else None)
+        self.pipe = load_pipeline(model, device=device, dtype=dtype)
         self.pipe.set_progress_bar_config(disable=True)
         self.device, self.steps = torch.device(device), steps
 

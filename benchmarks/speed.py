@@ -3,7 +3,8 @@ generating after loading (each stage timed by the pipeline's own ``stage_seconds
 ``v2a --help``.
 
     python benchmarks/speed.py [--repeats 5] [--seconds 8] [--size 640x360] [--clip FILE]
-        [--model PATH] [--vocoder PATH] [--device cpu] [--steps 16] [--only process,load,generate,help]
+        [--model PATH] [--vocoder PATH] [--device cpu] [--dtype auto|float32] [--steps 16]
+        [--only process,load,generate,help]
 
 Every figure is the median of ``--repeats`` runs. The process, loading and ``--help`` times run
 in fresh processes (what a user waits for); generation runs in this process, whose first call
@@ -38,7 +39,8 @@ import torch
 imported = time.perf_counter()
 from v2a.presets import load_pipeline
 load_pipeline(None if sys.argv[1] == "-" else sys.argv[1], device=sys.argv[2],
-              vocoder=None if sys.argv[3] == "-" else sys.argv[3])
+              vocoder=None if sys.argv[3] == "-" else sys.argv[3],
+              dtype=torch.float32 if sys.argv[4] == "float32" else None)
 print(json.dumps({"import torch": imported - start, "load_pipeline": time.perf_counter() - imported}))
 """
 
@@ -77,13 +79,14 @@ def time_process(clip: Path, out: Path, args) -> list[str]:
                "--device", args.device, "--steps", str(args.steps)]
     command += ["--model", args.model] if args.model else []
     command += ["--vocoder", args.vocoder] if args.vocoder else []
+    command += ["--dtype", args.dtype]
     seconds = [_run(command)[0] for _ in range(args.repeats)]
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 2**20
     return [_line("v2a add-sound (whole process)", seconds, f"   (peak RSS {peak:.2f} GiB)")]
 
 
 def time_load(args) -> list[str]:
-    snippet = [sys.executable, "-c", LOAD_SNIPPET, args.model or "-", args.device, args.vocoder or "-"]
+    snippet = [sys.executable, "-c", LOAD_SNIPPET, args.model or "-", args.device, args.vocoder or "-", args.dtype]
     runs = [json.loads(_run(snippet)[1]) for _ in range(args.repeats)]
     return [_line(name, [r[name] for r in runs]) for name in runs[0]]
 
@@ -93,10 +96,12 @@ def time_generate(clip: Path, out_dir: Path, args) -> list[str]:
 
     from v2a.media.decode import decode_video
     from v2a.media.mux import mux_soundtrack
-    from v2a.presets import load_pipeline
+    from v2a.presets import dtype_name, load_pipeline
 
-    pipe = load_pipeline(args.model, device=args.device, vocoder=args.vocoder)
+    pipe = load_pipeline(args.model, device=args.device, vocoder=args.vocoder,
+                         dtype=torch.float32 if args.dtype == "float32" else None)
     pipe.set_progress_bar_config(disable=True)
+    print(f"  (transformer in {dtype_name(pipe.transformer.dtype)}, vocoder in {dtype_name(pipe.vocoder.dtype)})")
     calls = []
     for repeat in range(args.repeats + 1):
         start = time.perf_counter()
@@ -129,6 +134,8 @@ def main(argv: list[str] | None = None):
     parser.add_argument("--vocoder", default=None, help="a vocoder folder to use instead of the model's")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--steps", type=int, default=16)
+    parser.add_argument("--dtype", default="auto", choices=("auto", "float32"),
+                        help="auto: the precision the CLI picks on this machine; float32 throughout")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     args = parser.parse_args(argv)
     sections = args.only.split(",")
@@ -142,7 +149,7 @@ def main(argv: list[str] | None = None):
         clip = tmp / "clip.mp4"
         make_clip(clip, args.seconds, width, height)
     model = (args.model or "shipped") + (f" with vocoder {args.vocoder}" if args.vocoder else "")
-    print(f"{clip.name}: median of {args.repeats} on {args.device}, {args.steps} steps, "
+    print(f"{clip.name}: median of {args.repeats} on {args.device} ({args.dtype}), {args.steps} steps, "
           f"model {model}; {os.cpu_count()} CPUs, OMP_NUM_THREADS="
           f"{os.environ.get('OMP_NUM_THREADS', 'unset')}, load average {os.getloadavg()[0]:.1f}")
     if "help" in sections:

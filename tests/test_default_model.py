@@ -70,10 +70,14 @@ def test_the_shipped_bank_fits_its_budget_and_retrieves_by_meaning(default_pipe)
     assert "water_drip" not in [bank.entries[i].category for i, _ in hits]
     # the shipped version 6 takes references: the bank is used when asked for, and by default only
     # where the settings say so (GenerationSettings.use_bank, off until the evaluation favours it)
-    assert default_pipe.takes_reference
+    from v2a.settings import DEFAULTS
+
+    assert default_pipe.takes_reference and DEFAULTS.use_bank is False
     assert select_bank(bank, default_pipe, use_default=False) is bank
-    assert select_bank(None, default_pipe, use_default=False) is None
-    assert select_bank(False, default_pipe, use_default=True) is None
+    assert select_bank(None, default_pipe, use_default=DEFAULTS.use_bank) is None
+    shipped = select_bank(None, default_pipe, use_default=True)  # what turning the setting on would give
+    assert shipped is not None and len(shipped.entries) == len(bank.entries)
+    assert select_bank(False, default_pipe, use_default=True) is None  # --no-bank
 
 
 def test_the_shipped_weights_fit_their_budget():

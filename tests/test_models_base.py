@@ -131,6 +131,7 @@ def test_a_bfloat16_hifigan_keeps_its_last_stage_in_float32_and_sounds_the_same(
     assert {p.dtype for module in last for p in module.parameters()} == {torch.float32}
     assert {p.dtype for p in vocoder.parameters() if id(p) not in last_ids} == {torch.bfloat16}
     assert half.dtype == torch.float32 and half.shape == full.shape
+    assert vocoder.mean.dtype == vocoder.scale.dtype == torch.float32  # the input is normalised in float32
     # bfloat16 keeps 8 bits of mantissa: the waveform stays within a few percent of float32's
     assert 0 < (half - full).abs().max() < 0.05 * full.abs().max() < 0.05  # not saturated by tanh
     assert torch.corrcoef(torch.stack([half.flatten(), full.flatten()]))[0, 1] > 0.999
@@ -140,15 +141,18 @@ def test_bfloat16_is_the_default_only_on_a_cpu_that_computes_it_natively(monkeyp
     from v2a.presets import cpu_computes_bfloat16, load_pipeline
 
     assert not cpu_computes_bfloat16("cuda") and not cpu_computes_bfloat16("cuda:1")
-    monkeypatch.setattr(torch.backends.mkldnn, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False, raising=False)
     for native, expected in ((True, torch.bfloat16), (False, torch.float32)):
-        monkeypatch.setattr(torch.ops.mkldnn, "_is_mkldnn_bf16_supported", lambda: native, raising=False)
+        # AVX512-BF16 decides (oneDNN's own check also accepts plain AVX-512, which only emulates it)
+        monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native, raising=False)
         assert cpu_computes_bfloat16("cpu") is native
         pipe = load_pipeline("debug")
         assert pipe.transformer.dtype == pipe.vocoder.dtype == expected
         assert pipe.text_encoder.dtype == pipe.frame_encoder.dtype == pipe.vocoder.conv_post.weight.dtype == torch.float32
-    pipe = load_pipeline("debug", dtype=torch.float32, vocoder_dtype=torch.float32)  # asked for: float32 throughout
+    pipe = load_pipeline("debug", dtype=torch.float32)  # asked for: float32 throughout, on any machine
     assert {p.dtype for p in pipe.transformer.parameters()} == {p.dtype for p in pipe.vocoder.parameters()} == {torch.float32}
+    pipe = load_pipeline("debug", dtype=torch.bfloat16)  # another precision asked for: the vocoder as the machine's
+    assert pipe.transformer.dtype == torch.bfloat16 and pipe.vocoder.dtype == expected
 
 
 def test_a_network_round_trips_and_loads_strictly(tmp_path):

@@ -24,7 +24,7 @@ def test_every_output_records_how_it_was_made(tmp_path, debug_pipe, ext):
     assert record["seed"] == 7 and record["steps"] == 2 and record["guidance"] == 3.0
     assert record["text_guidance"] is None and record["span"] == [0.5, 1.5] and record["mix_db"] is None
     assert record["model"] == "debug" and record["input"] == "in.mkv" and record["device"] == "cpu"
-    assert record["vocoder_dtype"] == str(debug_pipe.vocoder.dtype).removeprefix("torch.")
+    assert record["dtype"] == record["vocoder_dtype"] == "float32"
     assert record["v2a"] == __import__("v2a").__version__
     assert not sidecar_path(out).exists()  # only when asked (or where tags cannot hold it)
 
@@ -94,6 +94,17 @@ def test_model_folder_hash_is_of_the_weights_and_cached(tmp_path, monkeypatch, d
                     pipeline=loaded, steps=2)
     record = read_provenance(out)
     assert record["model"] == "model" and record["model_sha256"] == folder_hash(folder)
+
+
+def test_the_precisions_a_machine_chose_are_recorded(tmp_path, clip_path):
+    import torch
+
+    pipe = debug_pipeline()
+    pipe.set_progress_bar_config(disable=True)
+    pipe.transformer.to(torch.bfloat16)
+    pipe.vocoder.set_precision(torch.bfloat16)
+    record = read_provenance(add_sound(clip_path, tmp_path / "out.wav", pipeline=pipe, steps=2))
+    assert record["dtype"] == record["vocoder_dtype"] == "bfloat16"
 
 
 def test_a_vocoder_folder_replaces_the_models_own_and_is_recorded(tmp_path, monkeypatch, clip_path):

@@ -1,7 +1,7 @@
 """The Python API for editing tools and scripts.
 
     import v2a
-    pipe = v2a.load_pipeline()                        # shipped default, CPU, float32
+    pipe = v2a.load_pipeline()                        # shipped default, CPU (bfloat16 where the CPU has it)
     waveform, rate = v2a.generate("clip.mp4", prompt="drums", pipeline=pipe)
     v2a.add_sound("clip.mp4", "clip.v2a.mp4", prompt="drums", pipeline=pipe)
 

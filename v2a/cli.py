@@ -261,10 +261,7 @@ def _load(model: Optional[str], device: str, dtype: DType, quiet: bool, vocoder:
         logging.getLogger().setLevel(logging.ERROR)
     warnings.filterwarnings("ignore")  # library chatter (deprecation notices) is not for users
     resolved = resolve_device(device)
-    # float32 asked for is float32 throughout; otherwise the vocoder takes its device's default
-    vocoder_dtype = _torch_dtype(dtype, resolved) if dtype == DType.float32 else None
-    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved), vocoder=vocoder,
-                         vocoder_dtype=vocoder_dtype)
+    return load_pipeline(model, device=resolved, dtype=_torch_dtype(dtype, resolved), vocoder=vocoder)
 
 
 bank_app = typer.Typer(add_completion=False, no_args_is_help=True,

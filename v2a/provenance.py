@@ -95,6 +95,7 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
             its file name, with the captions of the ``retrieved`` entries.
     """
     from . import __version__
+    from .presets import dtype_name
 
     return {
         "v2a": __version__,
@@ -104,9 +105,9 @@ def provenance_record(pipe, video: str | os.PathLike, *, prompt: str | None, neg
         "bank": (bank.name or "a bank given in memory") if bank is not None and retrieved else None,
         "bank_retrieved": [bank.entries[i].caption for i in retrieved] if bank is not None and retrieved else None,
         "device": str(pipe.device),
-        "dtype": str(pipe.transformer.dtype).removeprefix("torch."),
-        # chosen per machine (bfloat16 where the CPU computes it natively), so it is recorded apart
-        "vocoder_dtype": str(pipe.vocoder.dtype).removeprefix("torch."),
+        # both chosen per machine by default (bfloat16 on a CPU with bfloat16 arithmetic)
+        "dtype": dtype_name(pipe.transformer.dtype),
+        "vocoder_dtype": dtype_name(pipe.vocoder.dtype),
     }
 
 

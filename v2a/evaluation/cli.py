@@ -42,6 +42,8 @@ def eval_command(
                                                    "tokens; default: the shipped bank)."),
     split: str = typer.Option("test", help="Library split to evaluate on: test for reported numbers, val for "
                                            "choosing settings such as --guidance without looking at test."),
+    float32: bool = typer.Option(False, "--float32", help="Float32 throughout (default: bfloat16 transformer and "
+                                                           "vocoder on a CPU with bfloat16 arithmetic, as add-sound)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bars."),
 ):
     """Evaluate a model on the held-out set: timing, semantics, quality and speed, beside the baselines."""
@@ -63,6 +65,6 @@ def eval_command(
     settings = GenerationSettings(steps=steps, guidance=guidance, text_guidance=text_guidance, seed=seed)
     options = EvalOptions(clips=clips, split=split, max_seconds=max_seconds, real_clips=real_clips,
                           resynthesis_clips=resynthesis_clips, grid_clips=grid, reference_vocoder=reference_vocoder,
-                          bank=bank, vocoder=vocoder, device=device, progress=not quiet)
+                          bank=bank, vocoder=vocoder, device=device, float32=float32, progress=not quiet)
     evaluate(library, out, model=model, settings=settings, cache=cache, options=options)
     typer.echo(f"wrote {Path(out) / 'results.json'}, {Path(out) / 'table.txt'} and {Path(out) / 'spectrograms.png'}")

@@ -398,6 +398,7 @@ class EvalOptions:
     bank: str | Path | None = None  # the sound bank of the model_bank systems (default: the shipped bank)
     vocoder: str | Path | None = None  # a HiFi-GAN folder that replaces the model's vocoder (load_pipeline)
     device: str = "cpu"
+    float32: bool = False  # float32 throughout (default: the precision load_pipeline picks for the machine)
     progress: bool = True
     print_table: bool = True
 
@@ -501,7 +502,8 @@ def build_systems(library: Path, records: list[dict], model, pipe, settings: Gen
                                                         split=options.split)
     model_name = "given pipeline" if pipe is not None else (str(model) if model else "default (weights/)")
     if pipe is None:
-        pipe = load_pipeline(model, device=options.device, vocoder=options.vocoder)
+        pipe = load_pipeline(model, device=options.device, vocoder=options.vocoder,
+                             dtype=torch.float32 if options.float32 else None)
         if options.vocoder is not None:  # the name keys the stored clips: another vocoder's are not reused
             model_name += f" with vocoder {options.vocoder}"
     pipe.set_progress_bar_config(disable=True)
@@ -587,8 +589,10 @@ def _bank_key(systems: Systems, settings: GenerationSettings) -> dict:
 def _precision_key(pipe) -> dict:
     """The transformer's and the vocoder's precision where it is not float32 (chosen per machine
     by ``load_pipeline``; keys of float32 runs stay as they were)."""
+    from ..presets import dtype_name
+
     dtypes = {"transformer_dtype": pipe.transformer.dtype, "vocoder_dtype": pipe.vocoder.dtype}
-    return {k: str(v).removeprefix("torch.") for k, v in dtypes.items() if v != torch.float32}
+    return {k: dtype_name(v) for k, v in dtypes.items() if v != torch.float32}
 
 
 def generate_clip(item: dict, clip, systems: Systems, settings: GenerationSettings, seed: int):
@@ -824,7 +828,8 @@ def aggregate(per_clip: list[dict], real_rows: list[dict], systems: Systems, set
     if options.reference_vocoder is not None:
         from ..models.vocoder import HifiGan
 
-        reference = HifiGan.from_pretrained(options.reference_vocoder).to(pipe.device)
+        # in the model's vocoder's precision, so the two rows differ in their weights alone
+        reference = HifiGan.from_pretrained(options.reference_vocoder).to(pipe.device).set_precision(pipe.vocoder.dtype)
     resynthesis = resynthesis_errors([w.mean(1) if w.ndim == 2 else w for w in recordings], pipe, systems.untrained,
                                      sr, reference_vocoder=reference)
     speed = {name: {"seconds": seconds[name], "audio_seconds": audio_seconds[name],

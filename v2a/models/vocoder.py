@@ -80,7 +80,7 @@ class HifiGan(ConfigModule):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         if self.config.normalize_before:
-            mel = (mel - self.mean) / self.scale
+            mel = (mel.float() - self.mean.float()) / self.scale.float()
         # each stage computes in its own weights' precision (see ``set_precision``)
         x = self.conv_pre(mel.transpose(1, 2).to(self.conv_pre.weight.dtype))  # (B, C, frames)
         kernels = len(self.config.resblock_kernel_sizes)
@@ -101,6 +101,7 @@ class HifiGan(ConfigModule):
         on held-out recordings, while the stages before it (most of the arithmetic) lose nothing
         measurable (weights/README.md). Returns the vocoder."""
         self.to(dtype)
+        self.mean, self.scale = self.mean.float(), self.scale.float()  # the input is normalised in float32
         if dtype in (torch.float16, torch.bfloat16):
             kernels = len(self.config.resblock_kernel_sizes)
             last = len(self.upsampler) - 1
@@ -162,7 +163,7 @@ def vocode_stream(vocoder, mel: torch.Tensor, mel_rate: float) -> Iterator[torch
     """``(B, frames, n_mels)`` log-mel -> consecutive ``(B, samples)`` float32 pieces of its waveform;
     mels longer than ``VOCODER_CHUNK_SECONDS`` in chunks with ``VOCODER_CONTEXT_FRAMES`` of context."""
     chunk = int(round(VOCODER_CHUNK_SECONDS * mel_rate))
-    return vocoded_chunks(vocoder, mel.to(vocoder.dtype), chunk, VOCODER_CONTEXT_FRAMES)
+    return vocoded_chunks(vocoder, mel.float(), chunk, VOCODER_CONTEXT_FRAMES)  # the vocoder casts it
 
 
 def vocode(vocoder, mel: torch.Tensor, mel_rate: float) -> torch.Tensor:

@@ -127,11 +127,13 @@ def features(
     max_seconds: float = typer.Option(10.0, help="Longer recordings are cut to this length before rendering."),
 ):
     """Render videos for library clips and encode them for transformer training."""
+    import torch
+
     from ..presets import load_pipeline
     from .features import build_transformer_features
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
-    pipe = load_pipeline(model)
+    pipe = load_pipeline(model, dtype=torch.float32)  # features are made in float32 on every machine
     if latent is not None:
         from ..models.autoencoder import load_audio_latent
 
@@ -168,6 +170,8 @@ def transformer(
     quiet: bool = typer.Option(False),
 ):
     """Train the diffusion transformer with flow matching."""
+    import torch
+
     from ..models.autoencoder import load_audio_latent
     from ..presets import DEBUG, default_weights_dir, load_pipeline
     from ..models.transformer import SoundTransformer
@@ -177,7 +181,8 @@ def transformer(
     settings = _settings(run, steps, batch_size, lr, seed, mixed_precision, checkpoint_every, validate_every, warmup, quiet)
     device = training_device()  # encode the training clips where they are trained on
     ae = load_audio_latent(autoencoder).eval().to(device)
-    pipe = load_pipeline(model, device=device) if audio_samples or model == DEBUG else None
+    # validation sounds in float32 on every machine, so that runs stay comparable
+    pipe = load_pipeline(model, device=device, dtype=torch.float32) if audio_samples or model == DEBUG else None
     # the conditioning widths must match the encoders that made the features: the pipeline's
     shipped = pipe.transformer.config if pipe is not None else SoundTransformer.config_from_folder(
         str(Path(model or default_weights_dir()) / "transformer"))
