@@ -80,7 +80,7 @@ class HifiGan(ConfigModule):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         if self.config.normalize_before:
-            mel = (mel.float() - self.mean.float()) / self.scale.float()
+            mel = (mel.float() - self.mean) / self.scale  # float32 whatever the buffers' precision
         # each stage computes in its own weights' precision (see ``set_precision``)
         x = self.conv_pre(mel.transpose(1, 2).to(self.conv_pre.weight.dtype))  # (B, C, frames)
         kernels = len(self.config.resblock_kernel_sizes)

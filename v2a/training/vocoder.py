@@ -52,7 +52,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..models.vocoder import vocode
+from ..models.vocoder import HifiGan, vocode
 from ..signal.audio import DEFAULT_AUDIO, log_mel
 from .adversarial import PatchDiscriminator, lsgan_terms
 from .autoencoder import noisy_round_trip
@@ -305,13 +305,13 @@ RENDER_BATCH = 32  # clips the teacher renders at once (one at a time, a GPU spe
 
 
 @torch.no_grad()
-def teacher_renders(teacher: nn.Module, mels: list[np.ndarray]) -> list[np.ndarray]:
+def teacher_renders(teacher: HifiGan, mels: list[np.ndarray]) -> list[np.ndarray]:
     """The teacher's waveform (float32, ``frames * hop`` samples) for each whole mel.
 
     Rendered in batches of clips of similar lengths, each padded with silence to its longest: the
     last few frames of a shorter clip then hear silence after it instead of nothing, which is
     what follows a clip's end anyway."""
-    device = next(teacher.parameters()).device
+    device = teacher.device
     hop = DEFAULT_AUDIO.hop_length
     order = sorted(range(len(mels)), key=lambda i: len(mels[i]))
     renders: list[np.ndarray] = [np.zeros(0, np.float32)] * len(mels)
@@ -364,12 +364,12 @@ def _held_out_mel(w: np.ndarray, autoencoder=None) -> tuple[np.ndarray, torch.Te
 
 
 @torch.no_grad()
-def resynthesis_distance(generator, pairs: list[tuple[np.ndarray, torch.Tensor]]) -> float:
+def resynthesis_distance(generator: HifiGan, pairs: list[tuple[np.ndarray, torch.Tensor]]) -> float:
     """Mean multi-resolution STFT distance of ``generator(mel)`` to ``audio`` over held-out
     ``(audio, mel)`` pairs (``_held_out_mel``'s, or the teacher's renderings of feature-cache mels)."""
     from ..evaluation.metrics import multi_resolution_stft_distance
 
-    device = next(generator.parameters()).device
+    device = generator.device
     scores = []
     for audio, mel in pairs:
         if len(audio) < 2048:
@@ -433,7 +433,7 @@ def train_vocoder(library: Path | None, settings: TrainSettings, generator, auto
         if audio_samples:
             import soundfile as sf
 
-            device = next(ema.generator.parameters()).device
+            device = ema.generator.device
             for i, (_, mel) in enumerate(val_pairs[:3]):
                 sf.write(folder / f"clip{i}.wav", ema.generator(mel.to(device))[0].float().cpu().numpy(),
                          DEFAULT_AUDIO.sample_rate)
