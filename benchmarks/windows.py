@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from v2a.evaluation.heldout import load_heldout
+from v2a.evaluation.heldout import item_prompt, load_heldout
 from v2a.evaluation.metrics import aggregate_onset_scores, onset_f1
 from v2a.signal.onsets import detect_onsets
 from v2a.presets import load_pipeline
@@ -64,7 +64,7 @@ def main() -> None:
         rows = []
         for i, it in longer:
             clip = decode_video(it["path"])
-            prompt = it["captions"][0] if it["captions"] else None
+            prompt = item_prompt(it)
             for seed in range(args.seeds):
                 wave = generate(clip, i + 1000 * seed, window, prompt)
                 rows.append(onset_f1(detect_onsets(wave, sr), it["event_times"], 0.1))

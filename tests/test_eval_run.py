@@ -93,6 +93,16 @@ def test_plan_draws_only_from_the_chosen_split():
         plan([r for r in records if r["split"] != "val"], 8, "val")
 
 
+def test_items_are_prompted_with_their_categorys_phrasing_not_a_sources_description():
+    from v2a.data.captions import CATEGORY_BY_NAME
+    from v2a.evaluation.heldout import item_prompt
+
+    bell = CATEGORY_BY_NAME["bell"].captions[0]
+    assert item_prompt({"category": "bell", "captions": ["if the dreidel lands on hei, take half", bell]}) == bell
+    assert item_prompt({"category": "not_in_the_taxonomy", "captions": ["a user's own label"]}) == "a user's own label"
+    assert item_prompt({"category": None, "captions": []}) is None  # a real video: no prompt
+
+
 def test_place_at_events_puts_the_onset_on_each_event():
     from v2a.evaluation.metrics import onset_f1
     from v2a.signal.onsets import detect_onsets

@@ -47,6 +47,19 @@ STYLE_CYCLE = ("pulse", "drop", "strike", "flash", "shake")
 SILENT_SECONDS = 2.5
 
 
+def item_prompt(item: dict) -> str | None:
+    """The prompt an item is generated with: its category's first phrasing ("a cymbal crash"),
+    which asks for what the judge checks. A clip's own caption comes first in its captions and
+    is often a source's description of something else ("a Christmas hat" for an interface
+    sound, a dreidel's rules for a bell), which no listener would take for the category."""
+    from ..data.captions import CATEGORY_BY_NAME
+
+    category = CATEGORY_BY_NAME.get(item.get("category") or "")
+    if category is not None:
+        return category.captions[0]
+    return item["captions"][0] if item.get("captions") else None
+
+
 def _seed(role: str, record_id: str) -> int:
     from ..data.splits import stable_hash
 

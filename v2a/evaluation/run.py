@@ -14,7 +14,7 @@ Systems, side by side on each held-out clip (:mod:`v2a.evaluation.heldout`):
 ``autoencoded``     the ground truth's log-mel through the model's autoencoder and vocoder:
                     the best any generated latent can sound (the decoder's ceiling); the
                     step from ``vocoded`` to ``autoencoded`` is what the autoencoder loses;
-``model``           the pipeline prompted with the clip's first caption;
+``model``           the pipeline prompted with the clip's category's first phrasing (``item_prompt``);
 ``model_no_video``  the same, frames ignored (``use_video=False``);
 ``model_no_text``   the same, no prompt (video only);
 ``untrained``       the same pipeline with freshly initialised transformer and autoencoder,
@@ -65,6 +65,7 @@ import torch
 from ..data.captions import family_of
 from ..settings import DEFAULTS, GenerationSettings
 from ..signal.audio import DEFAULT_AUDIO, log_mel
+from .heldout import item_prompt
 
 logger = logging.getLogger(__name__)
 
@@ -432,7 +433,7 @@ class Systems:
     def generated(self, item: dict, reference: np.ndarray | None = None) -> dict[str, tuple[object, dict]]:
         """The generated systems for a held-out item: name -> (pipeline, keywords); ``reference`` is
         its held-out reference sound, if it has one."""
-        caption = item["captions"][0] if item["captions"] else None
+        caption = item_prompt(item)
         calls = {"model": (self.pipe, dict(prompt=caption)),
                  "model_no_video": (self.pipe, dict(prompt=caption, use_video=False)),
                  "model_no_text": (self.pipe, dict(prompt=None)), "untrained": (self.untrained, dict(prompt=caption))}
@@ -534,7 +535,8 @@ def evaluate_rendered(rendered: list[dict], systems: Systems, settings: Generati
                           "guidance": settings.guidance,
                           **({"text_guidance": settings.text_guidance} if settings.text_guidance is not None else {}),
                           "seed": settings.seed, "max_seconds": options.max_seconds, "judge": systems.judge.labels,
-                          "window_seconds": settings.window_seconds, **_bank_key(systems, settings),
+                          "window_seconds": settings.window_seconds, "prompt": "category phrasing",
+                          **_bank_key(systems, settings),
                           **_precision_key(systems.pipe)}, sort_keys=True)
     done_dir = out / "clips"
     done_dir.mkdir(exist_ok=True)
