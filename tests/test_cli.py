@@ -188,6 +188,18 @@ def test_folder_batch_resumes_and_survives_bad_files(tmp_path):
     assert third.returncode == 1 and "b.mov exists, made with prompt 'rain', not None" in third.stderr
 
 
+def test_folder_batch_resumes_only_outputs_made_in_the_precision_asked_for(tmp_path):
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    write_video(src / "a.mp4", moving_square_frames(10), fps=10)
+    run = ("add-sound", src, "-o", out, "--model", "debug", "--steps", "2", "--quiet")
+    assert v2a(*run, "--dtype", "float32").returncode == 0
+    again = v2a(*run, "--dtype", "bfloat16")
+    assert again.returncode == 1 and "a.mp4 exists, made with dtype 'float32', not 'bfloat16'" in again.stderr
+    assert v2a(*run, "--dtype", "float32").returncode == 0  # done in float32: skipped
+    assert v2a(*run).returncode == 0  # auto takes whatever its machine chose
+
+
 @pytest.mark.parametrize("bad_csv", ["name,text\nx,y\n"])
 def test_prompts_csv_needs_columns(tmp_path, bad_csv):
     src = tmp_path / "in"

@@ -346,7 +346,7 @@ def share(jobs: list[Job], processes) -> list[Job]:
 
 def run_folder(jobs: list[Job], settings: GenerationSettings, *, load, model: str | None, manifest: Path,
                device: str = "auto", dry_run: bool = False, overwrite: bool = False, quiet: bool = False, bank=None,
-               keep_original_audio: bool = False, vocoder: str | None = None,
+               keep_original_audio: bool = False, vocoder: str | None = None, precision: str | None = None,
                **options) -> tuple[BatchReport | list[Task] | None, int]:
     """A folder run in this process, one of those ``accelerate launch`` started (or alone).
 
@@ -355,6 +355,8 @@ def run_folder(jobs: list[Job], settings: GenerationSettings, *, load, model: st
         load: ``load(device)`` returns the pipeline on ``device``; called only if there is work.
         model: the ``--model`` value (None: the shipped model), whose identity outputs must record.
         vocoder: the ``--vocoder`` value (None: the model's own), which outputs must record too.
+        precision: the transformer's precision asked for (``--dtype`` other than auto: "float32"), which
+            outputs must record too; None takes an output made in whatever its machine chose.
         manifest: the JSONL manifest (:class:`Manifest`).
         device: ``--device``. With several processes each takes its own (accelerate's), unless
             ``cpu``.
@@ -374,6 +376,8 @@ def run_folder(jobs: list[Job], settings: GenerationSettings, *, load, model: st
         raise V2AError(f"{model}: not a v2a model folder (no model_index.json)")  # before any process waits on it
     # outputs made with the model's own vocoder record none: expecting None tells them from those made with another
     identity = {"vocoder": None, **source_identity(model or default_weights_dir(), vocoder)}
+    if precision is not None:
+        identity["dtype"] = precision
     with launched_processes(cpu=device == "cpu") as processes:
         count, index = processes.num_processes, processes.process_index
         if count > 1 and device not in ("auto", "cpu"):

@@ -201,7 +201,8 @@ def add_sound(
         result, processes = run_folder(
             jobs, settings, load=lambda on: _load(model, on, dtype, quiet, vocoder), model=model,
             manifest=out_dir / MANIFEST, device=device, dry_run=dry_run, overwrite=overwrite, quiet=quiet, bank=sounds,
-            keep_original_audio=keep_original_audio, vocoder=vocoder, **options)
+            keep_original_audio=keep_original_audio, vocoder=vocoder,
+            precision=None if dtype == DType.auto else dtype.value, **options)
         if result is None:
             return
         if dry_run:
