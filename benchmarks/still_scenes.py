@@ -1,6 +1,6 @@
 """Do still shots stay quiet for an event's prompt, and sound for an ambience's, whatever the noise?
 
-    python benchmarks/still_scenes.py --heldout .cache/eval-v6/heldout-val --model runs/v6t/final
+    python benchmarks/still_scenes.py --heldout .cache/eval-v6/heldout-val --model runs/v6t/at-3000
 
 ``v2a eval`` scores each still scene with one noise draw, and a split holds only a few of them
 (3 silent scenes in 24 test clips), so its "static" column moves by a third when one draw
