@@ -853,6 +853,15 @@ def test_silent_still_shots_pair_a_still_scene_with_an_events_prompt_and_silence
     assert 10 < int(silent.sum()) < 54
     assert (half["latent"][~silent] > 0).all()  # the other crops are their own recordings'
 
+    # or the event's own picture, one of its frames held on every frame token, over the still motion
+    own = next(batches(examples, 8, 16, 10.0, DropoutSettings(text=0.0, video=0.0, still_silence=1.0,
+                                                               still_own_picture=1.0), seed=0, silent_latent=silence))
+    assert (own["latent"] == -5.0).all() and (own["motion"] == 1.0).all()
+    for row in range(8):
+        shown = own["frame_features"][row][own["frame_mask"][row]]
+        assert shown[0, 0] in (2.0, 3.0) and (shown == shown[0]).all()
+        assert (own["frame_labels"][row][own["frame_mask"][row]] == shown[0, 0]).all()
+
     # without them the crops are drawn exactly as before
     plain, asked = (next(batches(examples, 8, 16, 10.0, DropoutSettings(), seed=3, silent_latent=s))
                     for s in (None, silence))

@@ -164,6 +164,9 @@ def transformer(
                                                                     "an ambience render's still video with an event "
                                                                     "category's prompt and silence, so that still "
                                                                     "shots stay quiet unless the prompt is an ambience."),
+    still_own_picture: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of those silent still shots that "
+                                                                        "show the event's own picture, held still, "
+                                                                        "instead of the ambience render's."),
     audio_samples: bool = typer.Option(True, help="Generate validation samples through the whole pipeline (off: "
                                                   "held-out loss only, and only the pipeline's transformer config "
                                                   "is read, so no encoder or vocoder weights are needed)."),
@@ -202,9 +205,11 @@ def transformer(
     from .transformer import DropoutSettings
 
     train_transformer(features, ae, settings, config, crop_seconds=crop_seconds, validate=validate, init=init,
-                      sigma_shift=sigma_shift, dropout=DropoutSettings(still_silence=still_silence))
+                      sigma_shift=sigma_shift, dropout=DropoutSettings(
+                          still_silence=still_silence, still_own_picture=still_own_picture))
     (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder),
-                                                             "sigma_shift": sigma_shift, "still_silence": still_silence}))
+                                                             "sigma_shift": sigma_shift, "still_silence": still_silence,
+                                                             "still_own_picture": still_own_picture}))
 
 
 class VocoderSize(str, Enum):

@@ -49,6 +49,10 @@ class DropoutSettings:
     # still shots in the data and always sound, so without these the model fills every still shot
     # with sound; with them, the prompt decides (an ambience prompt: sound; an event's: silence)
     still_silence: float = 0.0
+    # the share of those silent still shots that show the event's own picture instead (one of its
+    # frames, held): the evaluation's silent scenes show the source itself, which an ambience
+    # render's picture never taught; with it on screen and nothing moving, silence all the same
+    still_own_picture: float = 0.0
 
 
 REFERENCE_SECONDS = (1.0, 4.0)  # length of a training reference, drawn uniformly
@@ -175,8 +179,14 @@ def batches(examples: list[Example], batch_size: int, crop_frames: int, latent_r
             motions.append(motion[start:end])
             t0, t1 = start / latent_rate, end / latent_rate
             keep = frame_tokens_in_window(frame_times, t0, t1)
-            frames.append(frame_features[keep])
-            labels.append(frame_labels[keep])
+            if silent[row] and dropout.still_own_picture and rng.random() < dropout.still_own_picture \
+                    and len(views[index][2]):
+                held = int(rng.integers(len(views[index][2])))  # one of the event's frames, on every frame token
+                frames.append(np.repeat(views[index][2][held : held + 1], int(keep.sum()), axis=0))
+                labels.append(np.repeat(views[index][3][held : held + 1], int(keep.sum()), axis=0))
+            else:
+                frames.append(frame_features[keep])
+                labels.append(frame_labels[keep])
             times.append(np.maximum(frame_times[keep] - t0, 0))
             texts.append(text[int(rng.integers(0, len(text)))] if dropout.caption_mix else text[0])
             if augment_reference is not None:
