@@ -866,3 +866,16 @@ def test_silent_still_shots_pair_a_still_scene_with_an_events_prompt_and_silence
     plain, asked = (next(batches(examples, 8, 16, 10.0, DropoutSettings(), seed=3, silent_latent=s))
                     for s in (None, silence))
     assert all(torch.equal(plain[k], asked[k]) for k in plain)
+
+
+def test_offset_noise_moves_each_crops_channels_by_one_value_each():
+    from v2a.training.transformer import training_noise
+
+    torch.manual_seed(0)
+    latent = torch.zeros(256, 400, 8)
+    plain, offset = training_noise(latent), training_noise(latent, 0.3)
+    # a channel's mean over 400 frames: 1/20 wide from the noise alone, about 0.3 with the offsets
+    assert 0.04 < float(plain.mean(1).std()) < 0.06
+    assert 0.27 < float(offset.mean(1).std()) < 0.33
+    # and the offset is all of it: each frame's deviation from its channel's mean is plain noise
+    assert abs(float((offset - offset.mean(1, keepdim=True)).std()) - 1.0) < 0.01

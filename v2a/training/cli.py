@@ -167,6 +167,9 @@ def transformer(
     still_own_picture: float = typer.Option(0.0, min=0.0, max=1.0, help="Share of those silent still shots that "
                                                                         "show the event's own picture, held still, "
                                                                         "instead of the ambience render's."),
+    offset_noise: float = typer.Option(0.0, min=0.0, help="Width of a per-crop, per-channel offset added to the "
+                                                          "training noise, so that near pure noise the latent's "
+                                                          "mean no longer says sound or silence (about 0.3)."),
     audio_samples: bool = typer.Option(True, help="Generate validation samples through the whole pipeline (off: "
                                                   "held-out loss only, and only the pipeline's transformer config "
                                                   "is read, so no encoder or vocoder weights are needed)."),
@@ -205,11 +208,12 @@ def transformer(
     from .transformer import DropoutSettings
 
     train_transformer(features, ae, settings, config, crop_seconds=crop_seconds, validate=validate, init=init,
-                      sigma_shift=sigma_shift, dropout=DropoutSettings(
+                      sigma_shift=sigma_shift, offset_noise=offset_noise, dropout=DropoutSettings(
                           still_silence=still_silence, still_own_picture=still_own_picture))
     (run / "model" / "training.json").write_text(json.dumps({"features": str(features), "autoencoder": str(autoencoder),
                                                              "sigma_shift": sigma_shift, "still_silence": still_silence,
-                                                             "still_own_picture": still_own_picture}))
+                                                             "still_own_picture": still_own_picture,
+                                                             "offset_noise": offset_noise}))
 
 
 class VocoderSize(str, Enum):

@@ -235,16 +235,35 @@ def draw_sigma(b: int, shift: float = 1.0, device=None) -> torch.Tensor:
     return shift_sigmas(torch.sigmoid(torch.randn(b, device=device)), shift)
 
 
+def training_noise(latent: torch.Tensor, offset_noise: float = 0.0) -> torch.Tensor:
+    """Gaussian noise like ``latent`` ``(B, T, C)``, plus ``offset_noise`` times one Gaussian value
+    per crop and channel, the same on every frame (see ``flow_matching_loss``)."""
+    noise = torch.randn_like(latent)
+    if offset_noise:
+        noise = noise + offset_noise * torch.randn(latent.shape[0], 1, latent.shape[-1], device=latent.device)
+    return noise
+
+
 def flow_matching_loss(model: SoundTransformer, batch: dict, sigma: torch.Tensor | None = None,
-                       noise: torch.Tensor | None = None, sigma_shift: float = 1.0) -> tuple[torch.Tensor, dict]:
+                       noise: torch.Tensor | None = None, sigma_shift: float = 1.0,
+                       offset_noise: float = 0.0) -> tuple[torch.Tensor, dict]:
     """Velocity regression loss; ``sigma`` (B,) (``draw_sigma(sigma_shift)``) and ``noise`` are drawn
-    at random unless given."""
+    at random unless given.
+
+    ``offset_noise`` adds to the drawn noise one value per crop and channel, on all its frames,
+    this many standard deviations wide (``training_noise``). Near pure noise a crop's per-channel mean is the one trace
+    of its loudness left (the mean of a silent crop sits well below a sounding one's), so the model
+    learns to read it there; at the first sampling step that mean is the noise's alone, and the
+    seed, not the prompt and the picture, decided sound or silence (seed 0's noise, a little below
+    zero on average, gave silence on still shots of wind and of a train). With offsets as wide
+    as that trace, the mean tells the model nothing at high noise and the conditions must decide.
+    """
     latent, token_mask = batch["latent"], batch["token_mask"]
     b = latent.shape[0]
     if sigma is None:
         sigma = draw_sigma(b, sigma_shift, latent.device)
     if noise is None:
-        noise = torch.randn_like(latent)
+        noise = training_noise(latent, offset_noise)
     s = sigma[:, None, None]
     noisy = (1 - s) * latent + s * noise
     cond = conditions_for_batch(model, batch)
@@ -303,9 +322,10 @@ def warm_start(model: SoundTransformer, previous: SoundTransformer) -> list[str]
 
 def train_transformer(features: Path, autoencoder, settings: TrainSettings, config: dict, crop_seconds: float = 4.0,
                       dropout: DropoutSettings = DropoutSettings(), validate=None, init: Path | None = None,
-                      sigma_shift: float = 1.0) -> SoundTransformer:
+                      sigma_shift: float = 1.0, offset_noise: float = 0.0) -> SoundTransformer:
     """Trains (or resumes) a transformer run; writes the EMA model to ``run_dir/model``.
-    ``sigma_shift``: see ``draw_sigma``; the pipeline that uses the model samples with the same shift."""
+    ``sigma_shift``: see ``draw_sigma``; the pipeline that uses the model samples with the same shift.
+    ``offset_noise``: see ``flow_matching_loss``; the sampler starts from plain noise all the same."""
     from ..signal.audio import AudioSettings
 
     audio = AudioSettings(latent_downsample=autoencoder.config.downsample)
@@ -333,7 +353,7 @@ def train_transformer(features: Path, autoencoder, settings: TrainSettings, conf
     model, ema = train(settings, model,
                        lambda seed: batches(train_examples, settings.batch_size, crop, audio.latent_rate, dropout, seed,
                                             augment, silent_latent),
-                       partial(flow_matching_loss, sigma_shift=sigma_shift), validate_with_loss)
+                       partial(flow_matching_loss, sigma_shift=sigma_shift, offset_noise=offset_noise), validate_with_loss)
     final = ema_model(model, ema)
     final.save_pretrained(str(Path(settings.run_dir) / "model"))
     return final
