@@ -251,12 +251,12 @@ def flow_matching_loss(model: SoundTransformer, batch: dict, sigma: torch.Tensor
     at random unless given.
 
     ``offset_noise`` adds to the drawn noise one value per crop and channel, on all its frames,
-    this many standard deviations wide (``training_noise``). Near pure noise a crop's per-channel mean is the one trace
-    of its loudness left (the mean of a silent crop sits well below a sounding one's), so the model
-    learns to read it there; at the first sampling step that mean is the noise's alone, and the
-    seed, not the prompt and the picture, decided sound or silence (seed 0's noise, a little below
-    zero on average, gave silence on still shots of wind and of a train). With offsets as wide
-    as that trace, the mean tells the model nothing at high noise and the conditions must decide.
+    this many standard deviations wide (``training_noise``). Near pure noise a crop's per-channel
+    mean is the last trace of its loudness (a silent crop's sits well below a sounding one's), so a
+    model learns to read it there; at the first sampling step that mean is the noise's alone, and
+    the seed, not the prompt and the picture, decided sound or silence (seed 0's noise, a little
+    below zero on average, left still shots of a hammer, a train and sparks silent alike). With
+    offsets as wide as that trace, the mean says nothing at high noise and the conditions decide.
     """
     latent, token_mask = batch["latent"], batch["token_mask"]
     b = latent.shape[0]
